@@ -1,0 +1,35 @@
+"""Installs the sketch_rnn package: `pip install -e .` (add `[test]` for pytest)."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="sketch-rnn-tf2",
+    version="0.1.0",
+    description=(
+        "A faithful TensorFlow 2 port of Magenta's sketch-rnn, with the "
+        "latent-noise `scale` hyperparameter"
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["sketch_rnn", "sketch_rnn.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "numpy",
+        "absl-py",
+        "svgwrite",
+    ],
+    extras_require={
+        "test": ["pytest"],
+    },
+    entry_points={
+        "console_scripts": [
+            "sketch_rnn_train=sketch_rnn.sketch_rnn_train:run_main",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)
