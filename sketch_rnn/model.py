@@ -23,6 +23,10 @@ import difflib
 import json
 import re
 
+import numpy as np
+import tensorflow as tf
+
+from sketch_rnn import rnn
 from sketch_rnn.utils import SketchRNNError
 
 # ---------------------------------------------------------------------------
@@ -254,3 +258,299 @@ class HParams:
     if hasattr(value, 'item') and not isinstance(value, (list, tuple)):
       return self._cast_scalar(name, kind, value.item())  # numpy scalars
     raise self._fail(name, value)
+
+
+# ---------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------
+
+
+def get_mixture_coef(output, num_mixture):
+  """Splits the decoder output [N, 3 + 6M] into the mixture density parameters."""
+  pen_logits = output[:, 0:3]
+  pi, mu1, mu2, sigma1, sigma2, corr = tf.split(output[:, 3:], 6, axis=1)
+  del num_mixture  # implied by the output width
+  return dict(
+      pi=tf.nn.softmax(pi),
+      mu1=mu1,
+      mu2=mu2,
+      sigma1=tf.exp(sigma1),
+      sigma2=tf.exp(sigma2),
+      corr=tf.tanh(corr),
+      pen=tf.nn.softmax(pen_logits),
+      pen_logits=pen_logits)
+
+
+def tf_2d_normal(x1, x2, mu1, mu2, s1, s2, rho):
+  """Density of (x1, x2) under a bivariate normal (eq. 24 of Graves 2013)."""
+  norm1 = x1 - mu1
+  norm2 = x2 - mu2
+  s1s2 = s1 * s2
+  z = (tf.square(norm1 / s1) + tf.square(norm2 / s2) -
+       2 * (rho * (norm1 * norm2)) / s1s2)
+  neg_rho = 1 - tf.square(rho)
+  result = tf.exp(-z / (2 * neg_rho))
+  denom = 2 * np.pi * (s1s2 * tf.sqrt(neg_rho))
+  return result / denom
+
+
+def reconstruction_losses(params, target, mask_pen):
+  """Per-step L_s and L_p, each [N, 1], for targets [N, 5] in stroke-5.
+
+  L_s is zeroed after the end of each sketch; L_p is zeroed there only when
+  mask_pen (Magenta's is_training=False), which the training loop never sets.
+  """
+  x1, x2, pen_data = target[:, 0:1], target[:, 1:2], target[:, 2:5]
+  density = tf_2d_normal(x1, x2, params['mu1'], params['mu2'],
+                         params['sigma1'], params['sigma2'], params['corr'])
+  epsilon = 1e-6  # keeps log() finite where the density underflows
+  loss_s = -tf.math.log(
+      tf.reduce_sum(density * params['pi'], axis=1, keepdims=True) + epsilon)
+  fs = 1.0 - pen_data[:, 2:3]  # 0 past the last stroke of the sketch
+  loss_s = loss_s * fs
+  loss_p = tf.nn.softmax_cross_entropy_with_logits(
+      labels=pen_data, logits=params['pen_logits'])[:, None]
+  if mask_pen:
+    loss_p = loss_p * fs
+  return loss_s, loss_p
+
+
+class Model(tf.Module):
+  """Sketch-RNN (Ha & Eck 2017): bidirectional RNN encoder, latent z, RNN decoder
+  with a Gaussian mixture output.
+
+  Variables carry Magenta's names (vector_rnn/...), so Magenta checkpoints map onto
+  them one to one. Randomness (eps, dropout masks) comes from `self.generator`, a
+  seeded tf.random.Generator that checkpoints save.
+  """
+
+  def __init__(self, hps, seed=None):
+    super().__init__(name='sketch_rnn')
+    self.hps = hps.copy()
+    if hps.dec_model not in rnn.CELLS or hps.enc_model not in rnn.CELLS:
+      raise SketchRNNError(
+          'enc_model=%r / dec_model=%r: each must be one of %s' % (
+              hps.enc_model, hps.dec_model, ', '.join(rnn.CELLS)))
+    rng = np.random.RandomState(seed)
+    self.generator = (tf.random.Generator.from_seed(seed) if seed is not None
+                      else tf.random.Generator.from_non_deterministic_state())
+    dropout_args = dict(use_recurrent_dropout=hps.use_recurrent_dropout,
+                        dropout_keep_prob=hps.recurrent_dropout_prob)
+    z_size = hps.z_size
+    if hps.conditional:
+      self.enc_fw = rnn.make_cell(hps.enc_model, hps.enc_rnn_size, 5, rng,
+                                  'vector_rnn/ENC_RNN/fw', **dropout_args)
+      self.enc_bw = rnn.make_cell(hps.enc_model, hps.enc_rnn_size, 5, rng,
+                                  'vector_rnn/ENC_RNN/bw', **dropout_args)
+      self.mu_w, self.mu_b = rnn.super_linear(
+          'vector_rnn/ENC_RNN_mu', 2 * hps.enc_rnn_size, z_size, rng,
+          init_w='gaussian', weight_start=0.001)
+      self.presig_w, self.presig_b = rnn.super_linear(
+          'vector_rnn/ENC_RNN_sigma', 2 * hps.enc_rnn_size, z_size, rng,
+          init_w='gaussian', weight_start=0.001)
+    dec_input = 5 + z_size if hps.conditional else 5
+    self.dec = rnn.make_cell(hps.dec_model, hps.dec_rnn_size, dec_input, rng,
+                             'vector_rnn/RNN', **dropout_args)
+    if hps.conditional:
+      self.init_w, self.init_b = rnn.super_linear(
+          'vector_rnn/linear', z_size, self.dec.state_size, rng,
+          init_w='gaussian', weight_start=0.001)
+    n_out = 3 + hps.num_mixture * 6  # pen logits, then M each of 6 parameters
+    self.output_w = rnn.make_variable(
+        'vector_rnn/RNN/output_w', rnn.glorot_uniform([hps.dec_rnn_size, n_out], rng))
+    self.output_b = rnn.make_variable(
+        'vector_rnn/RNN/output_b', rnn.glorot_uniform([n_out], rng))
+
+  def magenta_variables(self):
+    """{Magenta variable name: tf.Variable} for every trainable weight."""
+    return {v.name.split(':')[0]: v for v in self.trainable_variables}
+
+  def _masks(self, cell, steps, batch, dropout):
+    if not (dropout and cell.use_recurrent_dropout):
+      return None
+    return rnn.dropout_masks(self.generator, cell.dropout_keep_prob,
+                             [steps, batch, cell.num_units])
+
+  # -- the three parts of the VAE --------------------------------------------
+
+  def encode(self, x, lengths, dropout=False):
+    """x [B, T, 5] (the targets), lengths [B] -> mu, presig [B, z_size]."""
+    xt = tf.transpose(x, [1, 0, 2])
+    steps, batch = xt.shape[0], tf.shape(xt)[1]
+    lengths = tf.cast(lengths, tf.int32)
+    # The backward RNN reads each sketch reversed within its own length.
+    xt_rev = tf.reverse_sequence(xt, lengths, seq_axis=0, batch_axis=1)
+    fw, bw = self.enc_fw, self.enc_bw
+    inputs = dict(fw=fw.project(xt), bw=bw.project(xt_rev))
+    masks = dict(fw=self._masks(fw, steps, batch, dropout),
+                 bw=self._masks(bw, steps, batch, dropout))
+    inputs.update({'mask_' + k: m for k, m in masks.items() if m is not None})
+    weights = dict(fw=fw.prepare(), bw=bw.prepare())
+
+    def step(x_t, state):
+      fw_state = fw.step(x_t['fw'], state[0], x_t.get('mask_fw'), weights['fw'])[1]
+      bw_state = bw.step(x_t['bw'], state[1], x_t.get('mask_bw'), weights['bw'])[1]
+      return None, (fw_state, bw_state)
+
+    state = (fw.unflat_state(tf.zeros([batch, fw.state_size])),
+             bw.unflat_state(tf.zeros([batch, bw.state_size])))
+    _, (fw_state, bw_state) = rnn.run(step, inputs, state, lengths=lengths,
+                                      num_steps=tf.reduce_max(lengths),
+                                      collect=False)
+    last_h = tf.concat([fw.output(fw_state), bw.output(bw_state)], axis=1)
+    mu = last_h @ self.mu_w + self.mu_b
+    presig = last_h @ self.presig_w + self.presig_b
+    return mu, presig
+
+  def reparameterize(self, mu, presig, eps=None):
+    """z = mu + sigma * eps with eps ~ N(0, scale^2): this fork's `scale`."""
+    if eps is None:
+      eps = self.generator.normal(tf.shape(mu)) * self.hps.scale
+    return mu + tf.exp(presig / 2.0) * eps
+
+  def initial_state(self, z):
+    """The decoder's flat initial state (Magenta's layout) from z."""
+    if not self.hps.conditional:
+      return tf.zeros([tf.shape(z)[0], self.dec.state_size])
+    return tf.tanh(z @ self.init_w + self.init_b)
+
+  def decode(self, x_in, z, initial_state, dropout=False):
+    """x_in [B, T, 5], z [B, z_size] -> (output [B*T, 3+6M], final flat state).
+
+    Rows of the output are ordered b * T + t, as in Magenta.
+    """
+    hps = self.hps
+    cell = self.dec
+    xt = tf.transpose(x_in, [1, 0, 2])
+    steps, batch = xt.shape[0], tf.shape(xt)[1]
+    const = z if hps.conditional else None
+    if dropout and hps.use_input_dropout:
+      # Per-step masks cover z too, so z cannot be projected once per sequence.
+      if const is not None:
+        xt = tf.concat([xt, tf.tile(const[None], [steps, 1, 1])], axis=2)
+        const = None
+      xt = xt * rnn.dropout_masks(self.generator, hps.input_dropout_prob,
+                                  tf.shape(xt))
+    inputs = dict(x=cell.project(xt, const))
+    mask = self._masks(cell, steps, batch, dropout)
+    if mask is not None:
+      inputs['mask'] = mask
+    weights = cell.prepare()
+
+    def step(x_t, state):
+      return cell.step(x_t['x'], state, x_t.get('mask'), weights)
+
+    outputs, state = rnn.run(step, inputs, cell.unflat_state(initial_state))
+    outputs = tf.reshape(tf.transpose(outputs, [1, 0, 2]), [-1, hps.dec_rnn_size])
+    if dropout and hps.use_output_dropout:
+      outputs = outputs * rnn.dropout_masks(self.generator, hps.output_dropout_prob,
+                                            tf.shape(outputs))
+    return outputs @ self.output_w + self.output_b, cell.flat_state(state)
+
+  # -- everything together -------------------------------------------------------
+
+  def __call__(self, input_data, sequence_lengths, dropout=False, mask_pen=False,
+               eps=None):
+    """The forward pass of Magenta's graph on a stroke-5 batch [B, N+1, 5].
+
+    dropout: use the dropouts the hyperparameters switch on (training).
+    mask_pen: mask the pen loss after each sketch's end (Magenta's
+    is_training=False). eps: the reparameterisation noise, drawn when None.
+    Returns a dict of Magenta's tensors (mean, presig, sigma, batch_z,
+    initial_state, pi, mu1, mu2, sigma1, sigma2, corr, pen, pen_logits,
+    final_state, loss_s_step, loss_p_step, r_cost, kl_raw, kl_cost).
+    """
+    hps = self.hps
+    input_data = tf.convert_to_tensor(input_data, tf.float32)
+    x_in = input_data[:, :-1]  # fed to the decoder, starting with the start token
+    x_out = input_data[:, 1:]  # the targets
+    batch = tf.shape(input_data)[0]
+    result = {}
+    if hps.conditional:
+      mu, presig = self.encode(x_out, sequence_lengths, dropout)
+      z = self.reparameterize(mu, presig, eps)
+      kl_raw = -0.5 * tf.reduce_mean(1 + presig - tf.square(mu) - tf.exp(presig))
+      result.update(mean=mu, presig=presig, sigma=tf.exp(presig / 2.0),
+                    kl_raw=kl_raw, kl_cost=tf.maximum(kl_raw, hps.kl_tolerance))
+    else:
+      z = tf.zeros([batch, hps.z_size])
+      result.update(kl_cost=tf.zeros([]))
+    init = self.initial_state(z)
+    output, final_state = self.decode(x_in, z, init, dropout)
+    params = get_mixture_coef(output, hps.num_mixture)
+    loss_s, loss_p = reconstruction_losses(params, tf.reshape(x_out, [-1, 5]),
+                                           mask_pen)
+    result.update(params)
+    result.update(batch_z=z, initial_state=init, final_state=final_state,
+                  loss_s_step=loss_s, loss_p_step=loss_p,
+                  r_cost=tf.reduce_mean(loss_s + loss_p))
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Optimiser, schedules and the train step
+# ---------------------------------------------------------------------------
+
+
+class Adam(tf.Module):
+  """TF1's AdamOptimizer, exactly: beta powers as variables, epsilon on sqrt(v).
+
+  w <- w - lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon), the
+  form Magenta trained with (Keras puts a 1e-7 epsilon elsewhere by default).
+  """
+
+  def __init__(self, variables, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    super().__init__(name='adam')
+    self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+    self.m = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+    self.v = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+    self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False)
+    self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False)
+
+  def apply(self, grads, variables, lr):
+    lr = tf.cast(lr, tf.float32)
+    alpha = lr * tf.sqrt(1 - self.beta2_power) / (1 - self.beta1_power)
+    for g, w, m, v in zip(grads, variables, self.m, self.v):
+      m.assign_add((g - m) * (1 - self.beta1))
+      v.assign_add((tf.square(g) - v) * (1 - self.beta2))
+      w.assign_sub((m * alpha) / (tf.sqrt(v) + self.epsilon))
+    self.beta1_power.assign(self.beta1_power * self.beta1)
+    self.beta2_power.assign(self.beta2_power * self.beta2)
+
+
+def learning_rate(hps, step):
+  """lr = (lr0 - lr_min) * decay_rate^step + lr_min."""
+  return ((hps.learning_rate - hps.min_learning_rate) * hps.decay_rate ** step +
+          hps.min_learning_rate)
+
+
+def kl_weight(hps, step):
+  """KL weight annealed from kl_weight_start towards kl_weight."""
+  return hps.kl_weight - (hps.kl_weight - hps.kl_weight_start) * hps.kl_decay_rate ** step
+
+
+def compute_gradients(model, input_data, sequence_lengths, kl_w, dropout=True):
+  """Costs and the raw (unclipped) gradients of cost = r_cost + kl_w * kl_cost."""
+  variables = model.trainable_variables
+  with tf.GradientTape() as tape:
+    out = model(input_data, sequence_lengths, dropout=dropout,
+                mask_pen=not model.hps.is_training)
+    cost = out['r_cost'] + tf.cast(kl_w, tf.float32) * out['kl_cost']
+  grads = tape.gradient(cost, variables)
+  return cost, out, grads
+
+
+def train_step(model, optimizer, input_data, sequence_lengths, lr, kl_w):
+  """One Adam step with per-element gradient clipping; returns the costs."""
+  cost, out, grads = compute_gradients(model, input_data, sequence_lengths, kl_w)
+  clip = model.hps.grad_clip
+  grads = [tf.clip_by_value(g, -clip, clip) for g in grads]
+  optimizer.apply(grads, model.trainable_variables, lr)
+  return cost, out['r_cost'], out['kl_cost']
+
+
+def eval_costs(model, input_data, sequence_lengths, kl_w):
+  """Costs of the eval model: the same weights, dropout off."""
+  out = model(input_data, sequence_lengths, dropout=False,
+              mask_pen=not model.hps.is_training)
+  return out['r_cost'] + kl_w * out['kl_cost'], out['r_cost'], out['kl_cost']

@@ -1,0 +1,398 @@
+# Copyright 2024 The Magenta Authors.
+# Copyright 2026 The sketch-rnn-tf2 Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The three recurrent cells of sketch-rnn and the loop that runs them.
+
+Ported from Magenta's sketch_rnn/rnn.py. Each cell keeps Magenta's variable names,
+gate order (i, j, f, o), forget bias 1.0 inside sigmoid(f + 1), state layout and
+initialisers, so a Magenta checkpoint loads into it. What differs is the shape of
+the computation, not its maths:
+
+  * the input half of [x, h] @ [W_xh; W_hh] is one product over all time steps
+    (`project`), done before the loop; a part of the input that is the same at every
+    step (the decoder's z) is multiplied once per sequence, not once per step;
+  * the state travels through the loop as a tuple of tensors and is concatenated to
+    Magenta's flat layout only at the ends (`flat_state` / `unflat_state`);
+  * recurrent-dropout masks are drawn for all steps at once from the caller's
+    generator, so runs are seeded and XLA-compatible.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+LN_EPSILON = 1e-3
+FORGET_BIAS = 1.0
+
+
+# ---------------------------------------------------------------------------
+# Initialisers (numpy, seeded by the caller's RandomState)
+# ---------------------------------------------------------------------------
+
+
+def orthogonal(shape, rng):
+  flat_shape = (shape[0], int(np.prod(shape[1:])))
+  a = rng.normal(0.0, 1.0, flat_shape)
+  u, _, v = np.linalg.svd(a, full_matrices=False)
+  q = u if u.shape == flat_shape else v
+  return q.reshape(shape)
+
+
+def lstm_ortho(shape, rng, scale=1.0):
+  """Magenta's lstm_ortho_initializer: each of the 4 gate blocks orthogonal."""
+  size_x, size_h = shape[0], shape[1] // 4
+  return np.concatenate(
+      [orthogonal([size_x, size_h], rng) * scale for _ in range(4)], axis=1)
+
+
+def glorot_uniform(shape, rng):
+  """TF1's default initializer (a 1-D shape uses fan_in = fan_out = shape[0])."""
+  fan_in, fan_out = (shape[0], shape[0]) if len(shape) == 1 else shape
+  limit = np.sqrt(6.0 / (fan_in + fan_out))
+  return rng.uniform(-limit, limit, shape)
+
+
+def make_variable(name, value):
+  return tf.Variable(np.asarray(value, dtype=np.float32), name=name)
+
+
+def super_linear(name, input_size, output_size, rng, init_w='ortho',
+                 weight_start=0.0, use_bias=True, bias_start=0.0):
+  """Magenta's super_linear variables: (w, b or None) under scope `name`."""
+  shape = [input_size, output_size]
+  if init_w == 'zeros':
+    w = np.zeros(shape)
+  elif init_w == 'constant':
+    w = np.full(shape, weight_start)
+  elif init_w == 'gaussian':
+    w = rng.normal(0.0, weight_start, shape)
+  else:
+    w = lstm_ortho(shape, rng)
+  w = make_variable(name + '/super_linear_w', w)
+  b = (make_variable(name + '/super_linear_b', np.full([output_size], bias_start))
+       if use_bias else None)
+  return w, b
+
+
+# ---------------------------------------------------------------------------
+# Shared pieces of the cells
+# ---------------------------------------------------------------------------
+
+
+def layer_norm_all(h, num_blocks, num_units, gamma, beta):
+  """Normalises each of num_blocks gate blocks over its own units, then gamma, beta."""
+  shape = tf.shape(h)
+  h = tf.reshape(h, [shape[0], num_blocks, num_units])
+  mean = tf.reduce_mean(h, axis=2, keepdims=True)
+  var = tf.reduce_mean(tf.square(h - mean), axis=2, keepdims=True)
+  h = (h - mean) * tf.math.rsqrt(var + LN_EPSILON)
+  return gamma * tf.reshape(h, shape) + beta
+
+
+def layer_norm(x, gamma, beta):
+  mean = tf.reduce_mean(x, axis=1, keepdims=True)
+  x_shifted = x - mean
+  var = tf.reduce_mean(tf.square(x_shifted), axis=1, keepdims=True)
+  return gamma * x_shifted * tf.math.rsqrt(var + LN_EPSILON) + beta
+
+
+def lstm_update(gates, c, drop_mask):
+  """The LSTM arithmetic after the gates: new c and the output gate's sigmoid."""
+  i, j, f, o = tf.split(gates, 4, axis=1)
+  g = tf.tanh(j)
+  if drop_mask is not None:
+    g = g * drop_mask  # recurrent dropout on the candidate: no memory loss
+  new_c = c * tf.sigmoid(f + FORGET_BIAS) + tf.sigmoid(i) * g
+  return new_c, tf.sigmoid(o)
+
+
+def dropout_masks(generator, keep_prob, shape):
+  """Inverted-dropout masks (0 or 1/keep) as tf.nn.dropout draws them."""
+  keep = tf.cast(keep_prob, tf.float32)
+  return tf.floor(keep + generator.uniform(shape)) / keep
+
+
+# ---------------------------------------------------------------------------
+# The cells
+# ---------------------------------------------------------------------------
+
+
+class LSTMCell(tf.Module):
+  """Magenta's LSTMCell: state [c, h]; W_xh Glorot, W_hh orthogonal, bias 0."""
+
+  def __init__(self, num_units, input_size, rng, scope,
+               use_recurrent_dropout=False, dropout_keep_prob=0.9):
+    super().__init__(name=None)
+    self.num_units = num_units
+    self.input_size = input_size
+    self.use_recurrent_dropout = use_recurrent_dropout
+    self.dropout_keep_prob = dropout_keep_prob
+    n4 = 4 * num_units
+    self.W_xh = make_variable(scope + '/W_xh', glorot_uniform([input_size, n4], rng))
+    self.W_hh = make_variable(scope + '/W_hh', lstm_ortho([num_units, n4], rng))
+    self.bias = make_variable(scope + '/bias', np.zeros([n4]))
+
+  @property
+  def state_size(self):
+    return 2 * self.num_units
+
+  def project(self, x, const=None):
+    """The input's share of the gates for all steps: x [T, B, X] -> [T, B, 4n].
+
+    const [B, C] is input that is the same at every step (appended after x).
+    """
+    width = x.shape[-1]
+    xw = tf.einsum('tbx,xg->tbg', x, self.W_xh[:width])
+    if const is not None:
+      xw += (const @ self.W_xh[width:])[None]
+    return xw + self.bias
+
+  def unflat_state(self, flat):
+    c, h = tf.split(flat, 2, axis=1)
+    return (c, h)
+
+  def flat_state(self, state):
+    return tf.concat(state, axis=1)
+
+  def output(self, state):
+    return state[1]
+
+  def prepare(self):
+    return None
+
+  def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
+    c, h = state
+    new_c, o = lstm_update(xw + h @ self.W_hh, c, drop_mask)
+    new_h = tf.tanh(new_c) * o
+    return new_h, (new_c, new_h)
+
+
+class LayerNormLSTMCell(tf.Module):
+  """Magenta's LayerNormLSTMCell: state [h, c]; no bias; LN on the gates and on c."""
+
+  def __init__(self, num_units, input_size, rng, scope,
+               use_recurrent_dropout=False, dropout_keep_prob=0.9):
+    super().__init__(name=None)
+    self.num_units = num_units
+    self.input_size = input_size
+    self.use_recurrent_dropout = use_recurrent_dropout
+    self.dropout_keep_prob = dropout_keep_prob
+    n4 = 4 * num_units
+    self.W_xh = make_variable(scope + '/W_xh', glorot_uniform([input_size, n4], rng))
+    self.W_hh = make_variable(scope + '/W_hh', lstm_ortho([num_units, n4], rng))
+    self.ln_all_gamma = make_variable(scope + '/ln_all/ln_gamma', np.ones([n4]))
+    self.ln_all_beta = make_variable(scope + '/ln_all/ln_beta', np.zeros([n4]))
+    self.ln_c_gamma = make_variable(scope + '/ln_c/ln_gamma', np.ones([num_units]))
+    self.ln_c_beta = make_variable(scope + '/ln_c/ln_beta', np.zeros([num_units]))
+
+  @property
+  def state_size(self):
+    return 2 * self.num_units
+
+  def project(self, x, const=None):
+    width = x.shape[-1]
+    xw = tf.einsum('tbx,xg->tbg', x, self.W_xh[:width])
+    if const is not None:
+      xw += (const @ self.W_xh[width:])[None]
+    return xw
+
+  def unflat_state(self, flat):
+    h, c = tf.split(flat, 2, axis=1)
+    return (h, c)
+
+  def flat_state(self, state):
+    return tf.concat(state, axis=1)
+
+  def output(self, state):
+    return state[0]
+
+  def prepare(self):
+    return None
+
+  def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
+    h, c = state
+    gates = layer_norm_all(xw + h @ self.W_hh, 4, self.num_units,
+                           self.ln_all_gamma, self.ln_all_beta)
+    new_c, o = lstm_update(gates, c, drop_mask)
+    new_h = tf.tanh(layer_norm(new_c, self.ln_c_gamma, self.ln_c_beta)) * o
+    return new_h, (new_h, new_c)
+
+
+class HyperLSTMCell(tf.Module):
+  """Magenta's HyperLSTMCell (Ha et al. 2016) with layer norm.
+
+  A 256-unit LayerNorm LSTM (no recurrent dropout) reads [x, h]; its output makes,
+  per gate, a scaling of the W_xh and W_hh contributions (and a bias for W_hh).
+  State [h, hyper_h, c, hyper_c].
+  """
+
+  GATES = ('i', 'j', 'f', 'o')
+
+  def __init__(self, num_units, input_size, rng, scope,
+               use_recurrent_dropout=False, dropout_keep_prob=0.9,
+               hyper_num_units=256, hyper_embedding_size=32):
+    super().__init__(name=None)
+    self.num_units = num_units
+    self.input_size = input_size
+    self.use_recurrent_dropout = use_recurrent_dropout
+    self.dropout_keep_prob = dropout_keep_prob
+    self.hyper_num_units = hyper_num_units
+    self.hyper_embedding_size = hyper_embedding_size
+    n4 = 4 * num_units
+    self.W_xh = make_variable(scope + '/W_xh', glorot_uniform([input_size, n4], rng))
+    self.W_hh = make_variable(scope + '/W_hh', lstm_ortho([num_units, n4], rng))
+    self.bias = make_variable(scope + '/bias', np.zeros([n4]))
+    self.hyper_cell = LayerNormLSTMCell(
+        hyper_num_units, input_size + num_units, rng, scope + '/LayerNormLSTMCell')
+    emb = hyper_embedding_size
+    init_gamma = 0.10  # recurrent batch norm init trick (arXiv:1603.09025)
+    self.zw_w, self.zw_b, self.alpha_w, self.zb_w, self.beta_w = [], [], [], [], []
+    for part in ('x', 'h'):
+      for gate in self.GATES:
+        name = '%s/hyper_%s%s' % (scope, gate, part)
+        w, b = super_linear(name + '/zw', hyper_num_units, emb, rng, 'constant', 0.0,
+                            bias_start=1.0)
+        self.zw_w.append(w)
+        self.zw_b.append(b)
+        self.alpha_w.append(super_linear(name + '/alpha', emb, num_units, rng,
+                                         'constant', init_gamma / emb,
+                                         use_bias=False)[0])
+        if part == 'h':
+          self.zb_w.append(super_linear(name + '/zb', hyper_num_units, emb, rng,
+                                        'gaussian', 0.01, use_bias=False)[0])
+          self.beta_w.append(super_linear(name + '/beta', emb, num_units, rng,
+                                          'constant', 0.0, use_bias=False)[0])
+    self.ln_all_gamma = make_variable(scope + '/ln_all/ln_gamma', np.ones([n4]))
+    self.ln_all_beta = make_variable(scope + '/ln_all/ln_beta', np.zeros([n4]))
+    self.ln_c_gamma = make_variable(scope + '/ln_c/ln_gamma', np.ones([num_units]))
+    self.ln_c_beta = make_variable(scope + '/ln_c/ln_beta', np.zeros([num_units]))
+
+  @property
+  def state_size(self):
+    return 2 * (self.num_units + self.hyper_num_units)
+
+  def project(self, x, const=None):
+    """(x @ W_xh, the hyper cell's x share), each for all steps."""
+    width = x.shape[-1]
+    xw = tf.einsum('tbx,xg->tbg', x, self.W_xh[:width])
+    hyper_w = self.hyper_cell.W_xh[:self.input_size]
+    hxw = tf.einsum('tbx,xg->tbg', x, hyper_w[:width])
+    if const is not None:
+      xw += (const @ self.W_xh[width:])[None]
+      hxw += (const @ hyper_w[width:])[None]
+    return (xw, hxw)
+
+  def unflat_state(self, flat):
+    n, hn = self.num_units, self.hyper_num_units
+    h, hyper_h, c, hyper_c = tf.split(flat, [n, hn, n, hn], axis=1)
+    return (h, hyper_h, c, hyper_c)
+
+  def flat_state(self, state):
+    return tf.concat(state, axis=1)
+
+  def output(self, state):
+    return state[0]
+
+  def prepare(self):
+    """The 8 small hyper products stacked into a few big ones, once per sequence."""
+    return dict(
+        z_w=tf.concat(self.zw_w + self.zb_w, axis=1),  # [hn, 12 * emb]
+        zw_b=tf.concat(self.zw_b, axis=0),  # [8 * emb]
+        alpha_w=tf.stack(self.alpha_w),  # [8, emb, n]
+        beta_w=tf.stack(self.beta_w),  # [4, emb, n]
+        W_hh_hyper_h=self.hyper_cell.W_xh[self.input_size:])
+
+  def step(self, xw, state, drop_mask=None, weights=None):
+    weights = weights or self.prepare()
+    main_xw, hyper_xw = xw
+    h, hyper_h, c, hyper_c = state
+    batch = tf.shape(h)[0]
+    emb = self.hyper_embedding_size
+    hyper_out, (hyper_h, hyper_c) = self.hyper_cell.step(
+        hyper_xw + h @ weights['W_hh_hyper_h'], (hyper_h, hyper_c))
+    z = hyper_out @ weights['z_w']
+    zw = tf.reshape(z[:, :8 * emb] + weights['zw_b'], [batch, 8, emb])
+    zb = tf.reshape(z[:, 8 * emb:], [batch, 4, emb])
+    alpha = tf.einsum('bke,ken->bkn', zw, weights['alpha_w'])  # [B, 8, n]
+    beta = tf.einsum('bke,ken->bkn', zb, weights['beta_w'])  # [B, 4, n]
+    xh = tf.reshape(main_xw, [batch, 4, self.num_units])
+    hh = tf.reshape(h @ self.W_hh, [batch, 4, self.num_units])
+    gates = alpha[:, :4] * xh + (alpha[:, 4:] * hh + beta)
+    gates = tf.reshape(gates, [batch, 4 * self.num_units]) + self.bias
+    gates = layer_norm_all(gates, 4, self.num_units,
+                           self.ln_all_gamma, self.ln_all_beta)
+    new_c, o = lstm_update(gates, c, drop_mask)
+    new_h = tf.tanh(layer_norm(new_c, self.ln_c_gamma, self.ln_c_beta)) * o
+    return new_h, (new_h, hyper_h, new_c, hyper_c)
+
+
+CELLS = {'lstm': LSTMCell, 'layer_norm': LayerNormLSTMCell, 'hyper': HyperLSTMCell}
+MAGENTA_SCOPES = {'lstm': 'LSTMCell', 'layer_norm': 'LayerNormLSTMCell',
+                  'hyper': 'HyperLSTMCell'}
+
+
+def make_cell(kind, num_units, input_size, rng, scope, **kwargs):
+  """A cell of kind lstm / layer_norm / hyper under Magenta's scope name."""
+  if kind not in CELLS:
+    raise ValueError('unknown cell %r: expected one of %s' % (kind, ', '.join(CELLS)))
+  return CELLS[kind](num_units, input_size, rng,
+                     '%s/%s' % (scope, MAGENTA_SCOPES[kind]), **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------
+
+
+def run(step, inputs, state, lengths=None, num_steps=None, collect=True):
+  """Runs `step(inputs_t, state) -> (output_t, state)` over time in a tf.while_loop.
+
+  inputs: a nest of time-major tensors [T, ...]; state: a nest of [B, ...] tensors.
+  lengths [B]: where given, a sequence's state stops changing after its length (as
+  dynamic_rnn's sequence_length does), so the final state is the state at its end.
+  num_steps: how many steps to run (default T). Returns (outputs [T, B, ...] when
+  collect, else None; the final state).
+  """
+  flat_inputs = tf.nest.flatten(inputs)
+  size = flat_inputs[0].shape[0] or tf.shape(flat_inputs[0])[0]
+  if num_steps is None:
+    num_steps = size
+  input_tas = [tf.TensorArray(x.dtype, size=size).unstack(x) for x in flat_inputs]
+
+  def advance(t, state):
+    x_t = tf.nest.pack_sequence_as(inputs, [ta.read(t) for ta in input_tas])
+    out, new_state = step(x_t, state)
+    if lengths is not None:
+      alive = (t < lengths)[:, None]
+      new_state = tf.nest.map_structure(
+          lambda new, old: tf.where(alive, new, old), new_state, state)
+    return out, new_state
+
+  if not collect:
+    # No TensorArray rides along unwritten: XLA rejects that. The bound on the
+    # iterations lets XLA size the gradient's accumulators.
+    _, state = tf.while_loop(
+        lambda t, _: t < num_steps,
+        lambda t, s: (t + 1, advance(t, s)[1]),
+        (tf.constant(0), state), maximum_iterations=size)
+    return None, state
+
+  def body(t, state, out_ta):
+    out, new_state = advance(t, state)
+    return t + 1, new_state, out_ta.write(t, out)
+
+  out_ta = tf.TensorArray(tf.float32, size=size)
+  _, state, out_ta = tf.while_loop(
+      lambda t, *_: t < num_steps, body, (tf.constant(0), state, out_ta),
+      maximum_iterations=size)  # XLA's gradient needs a bound
+  return out_ta.stack(), state

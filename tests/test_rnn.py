@@ -1,0 +1,164 @@
+"""The cells against independent numpy maths, the initialisers, and the loop."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sketch_rnn import rnn
+
+
+def sigmoid(x):
+  return 1 / (1 + np.exp(-x))
+
+
+def np_layer_norm(x, gamma, beta, eps=1e-3):
+  mean = x.mean(-1, keepdims=True)
+  var = ((x - mean) ** 2).mean(-1, keepdims=True)
+  return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+def np_ln_all(gates, n, gamma, beta):
+  b = gates.reshape(len(gates), 4, n)
+  b = np_layer_norm(b, 1.0, 0.0)
+  return gamma * b.reshape(len(gates), 4 * n) + beta
+
+
+def randomize(cell, rng):
+  for v in cell.trainable_variables:
+    v.assign(rng.normal(0, 0.3, v.shape).astype(np.float32))
+
+
+def np_lstm(cell, x, c, h):
+  w = np.concatenate([cell.W_xh.numpy(), cell.W_hh.numpy()])
+  gates = np.concatenate([x, h], 1) @ w + cell.bias.numpy()
+  i, j, f, o = np.split(gates, 4, axis=1)
+  new_c = c * sigmoid(f + 1.0) + sigmoid(i) * np.tanh(j)
+  return np.tanh(new_c) * sigmoid(o), new_c
+
+
+def np_ln_lstm(cell, x, h, c):
+  n = cell.num_units
+  w = np.concatenate([cell.W_xh.numpy(), cell.W_hh.numpy()])
+  gates = np_ln_all(np.concatenate([x, h], 1) @ w, n, cell.ln_all_gamma.numpy(),
+                    cell.ln_all_beta.numpy())
+  i, j, f, o = np.split(gates, 4, axis=1)
+  new_c = c * sigmoid(f + 1.0) + sigmoid(i) * np.tanh(j)
+  new_h = np.tanh(np_layer_norm(new_c, cell.ln_c_gamma.numpy(),
+                                cell.ln_c_beta.numpy())) * sigmoid(o)
+  return new_h, new_c
+
+
+def np_hyper(cell, x, h, hh_, c, hc):
+  """Magenta's HyperLSTMCell.__call__, written out with numpy."""
+  n = cell.num_units
+  hyper_h, hyper_c = np_ln_lstm(cell.hyper_cell, np.concatenate([x, h], 1), hh_, hc)
+  xh = x @ cell.W_xh.numpy()
+  hh = h @ cell.W_hh.numpy()
+  parts = []
+  for k in range(8):
+    layer = (xh if k < 4 else hh)[:, (k % 4) * n:(k % 4 + 1) * n]
+    zw = hyper_h @ cell.zw_w[k].numpy() + cell.zw_b[k].numpy()
+    out = (zw @ cell.alpha_w[k].numpy()) * layer
+    if k >= 4:
+      out = out + (hyper_h @ cell.zb_w[k - 4].numpy()) @ cell.beta_w[k - 4].numpy()
+    parts.append(out)
+  bias = np.split(cell.bias.numpy(), 4)
+  gates = np.concatenate([parts[k] + parts[k + 4] + bias[k] for k in range(4)], 1)
+  gates = np_ln_all(gates, n, cell.ln_all_gamma.numpy(), cell.ln_all_beta.numpy())
+  i, j, f, o = np.split(gates, 4, axis=1)
+  new_c = c * sigmoid(f + 1.0) + sigmoid(i) * np.tanh(j)
+  new_h = np.tanh(np_layer_norm(new_c, cell.ln_c_gamma.numpy(),
+                                cell.ln_c_beta.numpy())) * sigmoid(o)
+  return new_h, hyper_h, new_c, hyper_c
+
+
+def cell_step(cell, x, flat_state, const=None):
+  xw = cell.project(tf.constant(x[None, :, :x.shape[1] - (0 if const is None else
+                                                          const.shape[1])]),
+                    None if const is None else tf.constant(const))
+  xw = tf.nest.map_structure(lambda a: a[0], xw)
+  out, state = cell.step(xw, cell.unflat_state(tf.constant(flat_state)))
+  return out.numpy(), cell.flat_state(state).numpy()
+
+
+@pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
+@pytest.mark.parametrize('split_const', [False, True])
+def test_cell_step_matches_numpy(kind, split_const):
+  rng = np.random.RandomState(0)
+  n, x_size, batch = 8, 7, 3
+  cell = rnn.make_cell(kind, n, x_size, rng, 'test')
+  randomize(cell, rng)
+  x = rng.normal(size=(batch, x_size)).astype(np.float32)
+  flat = rng.normal(size=(batch, cell.state_size)).astype(np.float32)
+  const = x[:, 5:] if split_const else None  # z-like part projected once
+  out, new_flat = cell_step(cell, x, flat, const)
+  if kind == 'lstm':
+    c, h = np.split(flat, 2, 1)
+    ref_h, ref_c = np_lstm(cell, x, c, h)
+    ref_flat = np.concatenate([ref_c, ref_h], 1)  # Magenta's [c, h]
+  elif kind == 'layer_norm':
+    h, c = np.split(flat, 2, 1)
+    ref_h, ref_c = np_ln_lstm(cell, x, h, c)
+    ref_flat = np.concatenate([ref_h, ref_c], 1)  # Magenta's [h, c]
+  else:
+    h, hh, c, hc = np.split(flat, [n, n + 256, 2 * n + 256], axis=1)
+    ref_h, ref_hh, ref_c, ref_hc = np_hyper(cell, x, h, hh, c, hc)
+    ref_flat = np.concatenate([ref_h, ref_hh, ref_c, ref_hc], 1)
+  np.testing.assert_allclose(out, ref_h, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(new_flat, ref_flat, rtol=1e-4, atol=1e-5)
+
+
+def test_variable_names_and_shapes_are_magentas():
+  rng = np.random.RandomState(0)
+  cell = rnn.make_cell('hyper', 16, 21, rng, 'vector_rnn/RNN')
+  names = {v.name.split(':')[0]: v.shape.as_list() for v in cell.trainable_variables}
+  assert names['vector_rnn/RNN/HyperLSTMCell/W_xh'] == [21, 64]
+  assert names['vector_rnn/RNN/HyperLSTMCell/LayerNormLSTMCell/W_xh'] == [37, 1024]
+  assert names['vector_rnn/RNN/HyperLSTMCell/hyper_ix/zw/super_linear_w'] == [256, 32]
+  assert names['vector_rnn/RNN/HyperLSTMCell/hyper_oh/beta/super_linear_w'] == [32, 16]
+  assert 'vector_rnn/RNN/HyperLSTMCell/hyper_ix/zb/super_linear_w' not in names
+  assert len(names) == 3 + 6 + 4 * 3 + 4 * 5 + 4
+
+
+def test_initialisers():
+  rng = np.random.RandomState(0)
+  w = rnn.lstm_ortho([32, 4 * 32], rng)
+  for k in range(4):
+    block = w[:, k * 32:(k + 1) * 32]
+    np.testing.assert_allclose(block.T @ block, np.eye(32), atol=1e-10)
+  cell = rnn.make_cell('lstm', 32, 5, rng, 's')
+  limit = np.sqrt(6.0 / (5 + 128))
+  assert np.abs(cell.W_xh.numpy()).max() <= limit
+  assert np.abs(cell.W_xh.numpy()).max() > 0.8 * limit
+  np.testing.assert_array_equal(cell.bias.numpy(), 0)
+  hyper = rnn.make_cell('hyper', 8, 5, rng, 's')
+  np.testing.assert_array_equal(hyper.zw_w[0].numpy(), 0)
+  np.testing.assert_array_equal(hyper.zw_b[0].numpy(), 1.0)
+  np.testing.assert_allclose(hyper.alpha_w[3].numpy(), 0.1 / 32)
+  np.testing.assert_array_equal(hyper.beta_w[0].numpy(), 0)
+  assert 0.005 < hyper.zb_w[0].numpy().std() < 0.015
+
+
+def test_dropout_masks_keep_probability():
+  gen = tf.random.Generator.from_seed(0)
+  masks = rnn.dropout_masks(gen, 0.9, [200, 50, 20]).numpy()
+  assert set(np.unique(masks)) <= {0.0, np.float32(1 / 0.9)}
+  assert (masks > 0).mean() == pytest.approx(0.9, abs=0.005)
+
+
+def test_run_stops_each_sequence_at_its_length():
+  rng = np.random.RandomState(1)
+  cell = rnn.make_cell('lstm', 6, 3, rng, 'r')
+  x = rng.normal(size=(9, 4, 3)).astype(np.float32)  # [T, B, X]
+  lengths = np.array([9, 1, 5, 3], dtype=np.int32)
+  xw = cell.project(tf.constant(x))
+  zero = cell.unflat_state(tf.zeros([4, 12]))
+  step = lambda x_t, s: cell.step(x_t, s)
+  outs, state = rnn.run(step, xw, zero, lengths=tf.constant(lengths))
+  assert outs.shape == (9, 4, 6)
+  final = cell.flat_state(state).numpy()
+  for b, n in enumerate(lengths):  # each equals a run over its own prefix
+    _, alone = rnn.run(step, cell.project(tf.constant(x[:n, b:b + 1])),
+                       cell.unflat_state(tf.zeros([1, 12])))
+    np.testing.assert_allclose(final[b], cell.flat_state(alone).numpy()[0],
+                               rtol=1e-5, atol=1e-7)
