@@ -19,6 +19,8 @@ setup(
         "numpy",
         "absl-py",
         "svgwrite",
+        "tensorboard",  # tf.summary needs it; TensorFlow 2.21 does not pull it in
+        "Pillow",  # sketches as pixels for TensorBoard images
     ],
     extras_require={
         "test": ["pytest"],
@@ -26,6 +28,7 @@ setup(
     entry_points={
         "console_scripts": [
             "sketch_rnn_train=sketch_rnn.sketch_rnn_train:run_main",
+            "sketch_rnn_eval=sketch_rnn.sketch_rnn_eval:run_main",
         ],
     },
     classifiers=[

@@ -18,10 +18,13 @@ same names, so the map is the identity. Adam's slots sit under a doubled prefix
 (`vector_rnn/vector_rnn/<path>/Adam` for m, `.../Adam_1` for v).
 """
 
+import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
+from sketch_rnn import utils
 from sketch_rnn.utils import SketchRNNError
 
 
@@ -35,14 +38,6 @@ def magenta_checkpoint_path(path):
   if not tf.io.gfile.exists(path + '.index'):
     raise SketchRNNError('%s: no such checkpoint' % path)
   return path
-
-
-def is_magenta_checkpoint(path):
-  try:
-    reader = tf.train.load_checkpoint(magenta_checkpoint_path(path))
-  except (SketchRNNError, tf.errors.OpError, ValueError):
-    return False
-  return reader.has_tensor('vector_rnn/global_step')
 
 
 def _slot_name(name, slot):
@@ -83,3 +78,116 @@ def load_magenta_checkpoint(path, model, optimizer=None):
     optimizer.beta1_power.assign(reader.get_tensor('vector_rnn/beta1_power'))
     optimizer.beta2_power.assign(reader.get_tensor('vector_rnn/beta2_power'))
   return int(reader.get_tensor('vector_rnn/global_step'))
+
+
+# ---------------------------------------------------------------------------
+# This project's runs: model_config.json and tf.train checkpoints
+# ---------------------------------------------------------------------------
+
+MODEL_CONFIG = 'model_config.json'
+CHECKPOINT_NAME = 'vector'  # files vector-<step>.*, as Magenta names them
+MAX_TO_KEEP = 5  # Magenta's Saver default
+
+
+def write_model_config(log_root, hps):
+  """Writes the whole hyperparameter dict (Magenta wrote only the keys)."""
+  utils.write_text_atomic(os.path.join(log_root, MODEL_CONFIG), hps.to_json(indent=1))
+
+
+def read_model_config(log_root, hps):
+  """hps updated from log_root/model_config.json; hps unchanged when there is none.
+
+  A Magenta file that holds only the names (what its trainer wrote) raises a
+  SketchRNNError that says so.
+  """
+  path = os.path.join(log_root, MODEL_CONFIG)
+  if not os.path.exists(path):
+    return hps
+  with open(path) as f:
+    text = f.read()
+  try:
+    return hps.copy().parse_json(text)
+  except SketchRNNError as e:
+    raise SketchRNNError('%s: %s' % (path, e)) from None
+
+
+def rng_state_to_text(rng):
+  kind, keys, pos, has_gauss, cached = rng.get_state()
+  return json.dumps([kind, keys.tolist(), int(pos), int(has_gauss), float(cached)])
+
+
+def rng_state_from_text(rng, text):
+  kind, keys, pos, has_gauss, cached = json.loads(text)
+  rng.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+class RunCheckpoint:
+  """Save and restore of a training run with tf.train.CheckpointManager.
+
+  A checkpoint holds the weights and the model's random generator, Adam's state,
+  the global step, the best validation cost so far and the data loader's numpy
+  random state: everything a resumed run needs to continue as if never stopped.
+  """
+
+  def __init__(self, log_root, model, optimizer=None, max_to_keep=MAX_TO_KEEP):
+    self.log_root = log_root
+    self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self.best_valid_cost = tf.Variable(1e8, dtype=tf.float32, trainable=False)
+    self.data_rng_state = tf.Variable('', dtype=tf.string, trainable=False)
+    parts = dict(model=model, global_step=self.global_step,
+                 best_valid_cost=self.best_valid_cost,
+                 data_rng_state=self.data_rng_state)
+    if optimizer is not None:
+      parts['optimizer'] = optimizer
+    self.checkpoint = tf.train.Checkpoint(**parts)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, log_root, max_to_keep=max_to_keep,
+        checkpoint_name=CHECKPOINT_NAME)
+
+  def save(self, global_step, best_valid_cost, data_rng=None):
+    """Saves as vector-<global_step>, named after the train steps it holds.
+
+    (Magenta names it after the step it validated at, one less. Naming by the
+    steps held means a name never repeats, so a save never overwrites the
+    checkpoint a run resumed from.)
+    """
+    self.global_step.assign(global_step)
+    self.best_valid_cost.assign(best_valid_cost)
+    if data_rng is not None:
+      self.data_rng_state.assign(rng_state_to_text(data_rng))
+    return self.manager.save(checkpoint_number=global_step)
+
+  def restore(self, path=None, data_rng=None):
+    """Restores path (default: the latest); returns (step, best_valid_cost)."""
+    path = path or self.manager.latest_checkpoint
+    if path is None:
+      raise SketchRNNError('%s: no checkpoint to resume from' % self.log_root)
+    status = self.checkpoint.restore(path)
+    status.expect_partial()
+    if data_rng is not None and self.data_rng_state.numpy():
+      rng_state_from_text(data_rng, self.data_rng_state.numpy().decode())
+    return int(self.global_step.numpy()), float(self.best_valid_cost.numpy())
+
+
+def latest_checkpoint(log_root):
+  return tf.train.latest_checkpoint(log_root) if os.path.isdir(log_root) else None
+
+
+def is_magenta_prefix(prefix):
+  """True for a TF1 name-based checkpoint written by Magenta's sketch-rnn."""
+  try:
+    return tf.train.load_checkpoint(prefix).has_tensor('vector_rnn/global_step')
+  except (tf.errors.OpError, ValueError):
+    return False
+
+
+def restore_weights(prefix, model):
+  """Weights only, from either kind of checkpoint; returns its global step."""
+  if is_magenta_prefix(prefix):
+    return load_magenta_checkpoint(prefix, model)
+  run = RunCheckpoint(os.path.dirname(prefix) or '.', model)
+  try:
+    return run.restore(prefix)[0]
+  except (tf.errors.OpError, ValueError, AssertionError) as e:
+    raise SketchRNNError('%s: cannot load into this model (%s)' % (
+        prefix, str(e).splitlines()[0])) from None

@@ -447,6 +447,18 @@ class Model(tf.Module):
                                             tf.shape(outputs))
     return outputs @ self.output_w + self.output_b, cell.flat_state(state)
 
+  def decode_step(self, x_t, z, state):
+    """One decoder step for sampling: x_t [B, 5], z [B, z_size], state a tuple.
+
+    Returns (mixture parameters of the next point, new state).
+    """
+    cell = self.dec
+    xw = cell.project(x_t[None], z if self.hps.conditional else None)
+    xw = tf.nest.map_structure(lambda a: a[0], xw)
+    h, state = cell.step(xw, state, None, cell.prepare())
+    output = h @ self.output_w + self.output_b
+    return get_mixture_coef(output, self.hps.num_mixture), state
+
   # -- everything together -------------------------------------------------------
 
   def __call__(self, input_data, sequence_lengths, dropout=False, mask_pen=False,
@@ -554,3 +566,15 @@ def eval_costs(model, input_data, sequence_lengths, kl_w):
   out = model(input_data, sequence_lengths, dropout=False,
               mask_pen=not model.hps.is_training)
   return out['r_cost'] + kl_w * out['kl_cost'], out['r_cost'], out['kl_cost']
+
+
+def evaluate_model(eval_fn, model, data_set, kl_w):
+  """Magenta's evaluate_model: mean (cost, r_cost, kl_cost) over all batches in order.
+
+  eval_fn is eval_costs, usually wrapped in tf.function.
+  """
+  total = np.zeros(3)
+  for batch in range(data_set.num_batches):
+    _, x, s = data_set.get_batch(batch)
+    total += [float(v) for v in eval_fn(model, x, s, kl_w)]
+  return tuple(total / data_set.num_batches)

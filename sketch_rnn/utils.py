@@ -327,6 +327,15 @@ def _fetch(url, cache_dir=None, timeout=60.0):
   return path
 
 
+def write_text_atomic(path, text):
+  """Writes to a temporary file beside path, then renames it into place."""
+  folder = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')
+  with os.fdopen(fd, 'w') as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
 def is_url(data_dir):
   return data_dir.startswith('http://') or data_dir.startswith('https://')
 

@@ -1,0 +1,294 @@
+"""The training and evaluation CLIs, end to end, as a user runs them."""
+
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
+from sketch_rnn import checkpoints
+from sketch_rnn import model as sketch_rnn_model
+from sketch_rnn import sketch_rnn_eval
+from sketch_rnn import utils
+
+from conftest import BUNDLED, BUNDLED_SET, REPO, shared_path
+
+TINY = ('data_set=[%s],num_steps=45,save_every=20,dec_rnn_size=24,enc_rnn_size=16,'
+        'z_size=8,batch_size=8,num_mixture=3' % BUNDLED_SET)
+# Magenta's log lines, byte for byte (anything of ours comes after them).
+TRAIN_LINE = re.compile(
+    r'step: (\d+), lr: (\d+\.\d{6}), klw: (\d+\.\d{4}), cost: (-?\d+\.\d{4}), '
+    r'recon: (-?\d+\.\d{4}), kl: (\d+\.\d{4}), train_time_taken: (\d+\.\d{4})')
+VALID_LINE = re.compile(
+    r'best_valid_cost: (-?\d+\.\d{4}), valid_cost: (-?\d+\.\d{4}), valid_recon: '
+    r'(-?\d+\.\d{4}), valid_kl: (\d+\.\d{4}), valid_time_taken: (\d+\.\d{4})')
+EVAL_LINE = re.compile(
+    r'eval_cost: (-?\d+\.\d{4}), eval_recon: (-?\d+\.\d{4}), '
+    r'eval_kl: (\d+\.\d{4}), eval_time_taken: (\d+\.\d{4})')
+TAGS = {'Num_Trainable_Params', 'Train_Cost', 'Train_Reconstr_Cost', 'Train_KL_Cost',
+        'Learning_Rate', 'KL_Weight', 'Time_Taken_Train', 'Valid_Cost',
+        'Valid_Reconstr_Cost', 'Valid_KL_Cost', 'Time_Taken_Valid', 'Best_Valid_Cost',
+        'Eval_Cost', 'Eval_Reconstr_Cost', 'Eval_KL_Cost', 'Time_Taken_Eval'}
+
+
+def cli(module, *args, cwd=None, timeout=600):
+  """Runs `python -m sketch_rnn.<module> args`; returns (exit code, output)."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  proc = subprocess.run([sys.executable, '-m', 'sketch_rnn.' + module, *args],
+                        cwd=cwd or REPO, env=env, capture_output=True, text=True,
+                        timeout=timeout, check=False)
+  return proc.returncode, proc.stdout + proc.stderr
+
+
+def events(log_root):
+  """{tag: {step: value}} of the scalars, and the set of image tags."""
+  scalars, images = {}, set()
+  for path in glob.glob(os.path.join(log_root, 'events.out.tfevents.*')):
+    for record in tf.data.TFRecordDataset(path):
+      event = event_pb2.Event.FromString(record.numpy())
+      for value in event.summary.value:
+        if value.metadata.plugin_data.plugin_name == 'images':
+          images.add(value.tag)
+          continue
+        number = float(tf.make_ndarray(value.tensor)) if value.HasField(
+            'tensor') else value.simple_value
+        scalars.setdefault(value.tag, {})[event.step] = number
+  return scalars, images
+
+
+@pytest.fixture(scope='module')
+def tiny_run(tmp_path_factory):
+  log_root = str(tmp_path_factory.mktemp('run') / 'tiny')
+  code, out = cli('sketch_rnn_train', '--log_root=' + log_root,
+                  '--data_dir=' + BUNDLED, '--seed=3', '--num_samples=4',
+                  '--hparams=' + TINY)
+  assert code == 0, out
+  return log_root, out
+
+
+def test_log_lines_are_magentas(tiny_run):
+  _, out = tiny_run
+  steps = [int(m.group(1)) for m in TRAIN_LINE.finditer(out)]
+  assert steps == [20, 40]
+  assert len(VALID_LINE.findall(out)) == 2
+  assert len(EVAL_LINE.findall(out)) >= 1
+  assert 'Total trainable variables' in out
+  assert re.search(r'Training on CPU; seed 3\.', out)
+  first = TRAIN_LINE.search(out)
+  hps = sketch_rnn_model.get_default_hparams()
+  assert float(first.group(2)) == pytest.approx(
+      sketch_rnn_model.learning_rate(hps, 20), abs=1e-6)
+  assert float(first.group(3)) == pytest.approx(
+      sketch_rnn_model.kl_weight(hps, 20), abs=1e-4)
+
+
+def test_events_hold_magentas_tags(tiny_run):
+  log_root, out = tiny_run
+  scalars, images = events(log_root)
+  assert TAGS <= set(scalars), TAGS - set(scalars)
+  assert scalars['Num_Trainable_Params'][0] == float(
+      re.search(r'Total trainable variables (\d+)', out).group(1))
+  assert sorted(scalars['Train_Cost']) == [21, 41]  # written at global step
+  cost = float(TRAIN_LINE.search(out).group(4))
+  assert scalars['Train_Cost'][21] == pytest.approx(cost, abs=1e-4)
+  assert 'Samples' in images
+
+
+def test_checkpoints_and_model_config_round_trip(tiny_run):
+  log_root, _ = tiny_run
+  names = sorted(os.path.basename(p) for p in glob.glob(log_root + '/vector-*.index'))
+  assert names == ['vector-21.index', 'vector-41.index', 'vector-45.index']
+  assert os.path.exists(os.path.join(log_root, 'samples.svg'))
+  config = json.load(open(os.path.join(log_root, 'model_config.json')))
+  hps = sketch_rnn_model.get_default_hparams().parse(TINY)
+  hps.max_seq_len = utils.get_max_len(
+      sum(utils.load_npz(os.path.join(BUNDLED, BUNDLED_SET)).values(), []))
+  assert config == hps.values()  # the whole dict, not Magenta's keys only
+  back = checkpoints.read_model_config(log_root, sketch_rnn_model.get_default_hparams())
+  assert back == hps
+  model = sketch_rnn_model.Model(back, seed=0)
+  assert checkpoints.restore_weights(os.path.join(log_root, 'vector-41'), model) == 41
+
+
+def test_resume_continues_where_it_stopped(tiny_run, tmp_path):
+  log_root = str(tmp_path / 'resumed')
+  shutil.copytree(tiny_run[0], log_root)
+  code, out = cli('sketch_rnn_train', '--log_root=' + log_root, '--resume_training',
+                  '--data_dir=' + BUNDLED, '--num_samples=0',
+                  '--hparams=num_steps=65')
+  assert code == 0, out
+  assert 'Resumed %s at step 45 (best valid cost' % os.path.join(log_root,
+                                                               'vector-45') in out
+  steps = [int(m.group(1)) for m in TRAIN_LINE.finditer(out)]
+  assert steps == [60]  # 20 more steps to num_steps=65 in all, not 65 more
+  hps = sketch_rnn_model.get_default_hparams()
+  line = TRAIN_LINE.search(out)
+  assert float(line.group(2)) == pytest.approx(sketch_rnn_model.learning_rate(hps, 60),
+                                               abs=1e-6)
+  assert float(line.group(3)) == pytest.approx(sketch_rnn_model.kl_weight(hps, 60),
+                                               abs=1e-4)
+  # the best cost came back: the first validation compares against it
+  before = [float(m.group(2)) for m in VALID_LINE.finditer(tiny_run[1])]
+  best = float(VALID_LINE.search(out).group(1))
+  assert best == pytest.approx(min(before + [float(VALID_LINE.search(out).group(2))]))
+  run = checkpoints.RunCheckpoint(log_root, sketch_rnn_model.Model(
+      checkpoints.read_model_config(log_root, sketch_rnn_model.get_default_hparams())))
+  assert run.restore()[0] == 65
+
+
+def test_same_seed_same_first_30_losses():
+  hps = sketch_rnn_model.get_default_hparams().parse(TINY)
+  def losses(seed):
+    train_set, _, _, h, _, _ = utils.load_dataset(BUNDLED, hps, seed=seed)
+    model = sketch_rnn_model.Model(h, seed=seed)
+    adam = sketch_rnn_model.Adam(model.trainable_variables)
+    step = tf.function(sketch_rnn_model.train_step)
+    out = []
+    for s in range(30):
+      _, x, lengths = train_set.random_batch()
+      out.append(float(step(model, adam, x, lengths,
+                            tf.constant(sketch_rnn_model.learning_rate(h, s)),
+                            tf.constant(sketch_rnn_model.kl_weight(h, s)))[0]))
+    return out
+  first = losses(11)
+  assert first == losses(11)
+  assert first != losses(12)
+
+
+@pytest.mark.parametrize('args,message,code', [
+    (['--no_such_flag=1'], "Unknown command line flag 'no_such_flag'", 2),
+    (['--seed=abc'], "flag --seed=abc: invalid literal", 2),
+    (['--hparams=data_set=[missing.npz]'], 'missing.npz: no such file', 1),
+    (['--hparams=data_set=[%s],scal=2' % BUNDLED_SET],
+     "unknown hyperparameter 'scal' (did you mean 'scale'?)", 1),
+    (['--hparams=data_set=[%s],dec_model=gru' % BUNDLED_SET], "dec_model='gru'", 1),
+    (['--resume_training', '--hparams=data_set=[%s]' % BUNDLED_SET],
+     '--resume_training: no checkpoint', 1),
+])
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, message, code):
+  log_root = str(tmp_path / 'untouched')
+  status, out = cli('sketch_rnn_train', '--log_root=' + log_root,
+                    '--data_dir=' + BUNDLED, *args)
+  assert status == code, out
+  assert 'Traceback' not in out
+  errors = [line for line in out.splitlines() if ': error: ' in line]
+  assert len(errors) == 1 and message in errors[0], out
+  assert not os.path.exists(log_root)
+
+
+def test_seed_command_runs_verbatim_on_six_quickdraw_files(tmp_path):
+  data = tmp_path / 'datasets'
+  data.mkdir()
+  rng = np.random.default_rng(0)
+  names = ['apple', 'donut', 'bus', 'table', 'calculator', 'power_outlet']
+  for k, name in enumerate(names):
+    splits = {}
+    for split, n in (('train', 120), ('valid', 100), ('test', 100)):
+      arr = np.empty(n, dtype=object)
+      for i in range(n):
+        s = np.zeros((int(rng.integers(3, 6 + k)), 3), np.int16)
+        s[:, 0:2] = rng.integers(-20, 20, size=(len(s), 2))
+        s[-1, 2] = 1
+        arr[i] = s
+      splits[split] = arr
+    np.savez(data / (name + '.npz'), **splits)
+  command = [
+      sys.executable, os.path.join(REPO, 'sketch_rnn', 'sketch_rnn_train.py'),
+      '--log_root=checkpoints', '--data_dir=datasets',
+      '--hparams=data_set=[apple.npz, donut.npz, bus.npz, table.npz, calculator.npz, '
+      'power_outlet.npz],scale=1.0, num_steps=10000,save_every=100,'
+      'use_recurrent_dropout=0,kl_decay_rate=0.9999,min_learning_rate=0.0001']
+  proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+  lines = []
+  deadline = time.time() + 300
+  try:
+    for line in proc.stdout:
+      lines.append(line)
+      if TRAIN_LINE.search(line) or time.time() > deadline:
+        break
+  finally:
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+  out = ''.join(lines)
+  assert TRAIN_LINE.search(out), out[-3000:]
+  assert 'Dataset: 720/600/600 sketches, max_seq_len 10.' in out
+  config = json.load(open(tmp_path / 'checkpoints' / 'model_config.json'))
+  assert config['data_set'] == [n + '.npz' for n in names]
+  assert config['use_recurrent_dropout'] is False and config['num_steps'] == 10000
+
+
+# --- Magenta run folders ---------------------------------------------------------
+
+
+@pytest.mark.parametrize('name', ['lstm', 'layer_norm', 'hyper', 'uncond'])
+def test_eval_reproduces_magentas_evaluation(name):
+  folder = shared_path('fixtures', 'magenta_' + name)
+  golden = json.load(open(os.path.join(folder, 'golden_eval.json')))
+  r = sketch_rnn_eval.evaluate(folder, shared_path('datasets'), 'scale=0')
+  assert r['global_step'] == golden['global_step']
+  for key in ('valid_cost', 'valid_recon', 'valid_kl', 'eval_cost', 'eval_recon',
+              'eval_kl'):
+    assert r[key] == pytest.approx(golden[key], rel=1e-4, abs=1e-7), key
+
+
+def test_eval_cli_prints_magentas_two_lines(tmp_path):
+  folder = shared_path('fixtures', 'magenta_uncond')
+  result = tmp_path / 'r.json'
+  code, out = cli('sketch_rnn_eval', '--log_root=' + folder,
+                  '--data_dir=' + shared_path('datasets'), '--hparams=scale=0',
+                  '--results_json=%s' % result)
+  assert code == 0, out
+  golden = json.load(open(os.path.join(folder, 'golden_eval.json')))
+  assert re.search(r'^valid_cost: %.4f, valid_recon: %.4f, valid_kl: 0.0000, '
+                   r'valid_time_taken: \d+\.\d{4}$' % (golden['valid_cost'],
+                                                       golden['valid_recon']),
+                   out, re.M), out
+  assert re.search(r'^eval_cost: %.4f, eval_recon: ' % golden['eval_cost'], out, re.M)
+  assert json.load(open(result))['eval_cost'] == pytest.approx(golden['eval_cost'],
+                                                                rel=1e-4)
+
+
+def test_resume_from_magenta_run_folder(tmp_path):
+  folder = shared_path('fixtures', 'magenta_lstm')
+  log_root = str(tmp_path / 'magenta_run')
+  shutil.copytree(folder, log_root)
+  for path in glob.glob(log_root + '/*'):
+    os.chmod(path, 0o644)
+  code, out = cli('sketch_rnn_train', '--log_root=' + log_root, '--resume_training',
+                  '--data_dir=' + shared_path('datasets'), '--num_samples=0',
+                  '--hparams=num_steps=301')
+  assert code == 0, out
+  assert 'Resumed Magenta checkpoint %s at step 300.' % os.path.join(
+      log_root, 'vector-300') in out
+  hps = checkpoints.read_model_config(log_root, sketch_rnn_model.get_default_hparams())
+  assert hps.dec_rnn_size == 128 and hps.num_steps == 301
+  model = sketch_rnn_model.Model(hps, seed=0)
+  run = checkpoints.RunCheckpoint(log_root, model)
+  assert run.restore()[0] == 301  # one step after Magenta's 300
+  reader = tf.train.load_checkpoint(os.path.join(folder, 'vector-300'))
+  moved = [np.abs(v.numpy() - reader.get_tensor(n)).max()
+           for n, v in model.magenta_variables().items()]
+  # one Adam step (lr 1e-3, Magenta's own m and v) from Magenta's weights; a fresh
+  # model's weights would be further away than that by orders of magnitude
+  assert 0 < max(moved) < 1e-2
+  fresh = sketch_rnn_model.Model(hps, seed=0).magenta_variables()
+  assert max(np.abs(v.numpy() - reader.get_tensor(n)).max()
+             for n, v in fresh.items()) > 0.1
+
+
+def test_eval_errors_are_one_line(tmp_path):
+  code, out = cli('sketch_rnn_eval', '--log_root=%s' % (tmp_path / 'nope'))
+  assert code == 1 and 'Traceback' not in out
+  assert 'sketch_rnn_eval: error: --log_root %s: no such folder' % (
+      tmp_path / 'nope') in out
