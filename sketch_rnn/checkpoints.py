@@ -151,6 +151,13 @@ class RunCheckpoint:
     steps held means a name never repeats, so a save never overwrites the
     checkpoint a run resumed from.)
     """
+    bad = [v.name for v in self.checkpoint.model.trainable_variables
+           if not np.isfinite(v.numpy()).all()]
+    if bad:
+      raise SketchRNNError(
+          'refusing to save step %d: non-finite weights in %s; the last good '
+          'checkpoint is %s' % (global_step, bad[0].split(':')[0],
+                                self.manager.latest_checkpoint))
     self.global_step.assign(global_step)
     self.best_valid_cost.assign(best_valid_cost)
     if data_rng is not None:
@@ -158,12 +165,27 @@ class RunCheckpoint:
     return self.manager.save(checkpoint_number=global_step)
 
   def restore(self, path=None, data_rng=None):
-    """Restores path (default: the latest); returns (step, best_valid_cost)."""
-    path = path or self.manager.latest_checkpoint
-    if path is None:
+    """Restores path, or else the newest checkpoint that loads.
+
+    Returns (step, best_valid_cost). Older checkpoints are tried when the newest
+    is unreadable, so a run killed at a bad moment still resumes.
+    """
+    candidates = [path] if path else list(reversed(self.manager.checkpoints))
+    if not candidates:
       raise SketchRNNError('%s: no checkpoint to resume from' % self.log_root)
-    status = self.checkpoint.restore(path)
-    status.expect_partial()
+    errors = []
+    for candidate in candidates:
+      try:
+        self.checkpoint.restore(candidate).expect_partial()
+        break
+      # A damaged file fails in many ways (OpError, ValueError, IndexError from
+      # the reader, ...); each means "try the one before".
+      except Exception as e:  # pylint: disable=broad-except
+        errors.append('%s (%s)' % (candidate, str(e).splitlines()[0][:200]))
+    else:
+      raise SketchRNNError('no loadable checkpoint: %s' % '; '.join(errors))
+    self.restored_path = candidate
+    self.skipped = errors
     if data_rng is not None and self.data_rng_state.numpy():
       rng_state_from_text(data_rng, self.data_rng_state.numpy().decode())
     return int(self.global_step.numpy()), float(self.best_valid_cost.numpy())

@@ -61,10 +61,11 @@ def _parse_flags(argv):
     sys.exit(2)
 
 
-def run(main, prog):
-  """app.run(main) with user errors as one line on stderr and exit code 1."""
+def run(main, prog, argv=None):
+  """app.run(main) with a user error as one line on stderr and exit code 1 (2 for
+  a bad command line)."""
   try:
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, argv=argv, flags_parser=_parse_flags)
   except utils.SketchRNNError as e:
     print('%s: error: %s' % (prog, e), file=sys.stderr)
-    sys.exit(1)
+    sys.exit(2 if isinstance(e, utils.UsageError) else 1)

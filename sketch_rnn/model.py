@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from sketch_rnn import rnn
 from sketch_rnn.utils import SketchRNNError
+from sketch_rnn.utils import UsageError
 
 # ---------------------------------------------------------------------------
 # Hyperparameters
@@ -68,6 +69,40 @@ def get_default_hparams():
       is_training=True,  # Is model training? Recommend keeping true.
       scale=1.0,  # This fork: eps ~ N(0, scale^2) in z = mu + sigma * eps.
   )
+
+
+def validate_hparams(hps):
+  """Refuses values that cannot train, one UsageError naming the first culprit."""
+  def fail(name, rule):
+    raise UsageError('hyperparameter %s=%r: %s' % (name, getattr(hps, name), rule))
+  for name, value in hps.values().items():
+    if isinstance(value, float) and not np.isfinite(value):
+      fail(name, 'must be a finite number')
+  for name in ('num_steps', 'save_every', 'max_seq_len', 'dec_rnn_size',
+               'enc_rnn_size', 'z_size', 'batch_size', 'num_mixture'):
+    if getattr(hps, name) < 1:
+      fail(name, 'must be at least 1')
+  for name in ('recurrent_dropout_prob', 'input_dropout_prob', 'output_dropout_prob',
+               'decay_rate', 'kl_decay_rate'):
+    if not 0 < getattr(hps, name) <= 1:
+      fail(name, 'must be in (0, 1]')
+  if not 0 <= hps.augment_stroke_prob <= 1:
+    fail('augment_stroke_prob', 'must be in [0, 1]')
+  if not 0 <= hps.random_scale_factor < 1:
+    fail('random_scale_factor', 'must be in [0, 1)')
+  for name in ('learning_rate', 'grad_clip'):
+    if getattr(hps, name) <= 0:
+      fail(name, 'must be positive')
+  for name in ('min_learning_rate', 'kl_weight', 'kl_weight_start', 'kl_tolerance',
+               'scale'):
+    if getattr(hps, name) < 0:
+      fail(name, 'must not be negative')
+  for name in ('enc_model', 'dec_model'):
+    if getattr(hps, name) not in rnn.CELLS:
+      fail(name, 'must be one of %s' % ', '.join(rnn.CELLS))
+  if not hps.data_set or not all(hps.data_set):
+    fail('data_set', 'must name at least one .npz file')
+  return hps
 
 
 # The grammar of tf.contrib.training.HParams.parse, which Magenta's --hparams used:
@@ -114,7 +149,7 @@ class HParams:
 
   def set_hparam(self, name, value):
     if name not in self._types:
-      raise SketchRNNError(self._unknown_message(name))
+      raise UsageError(self._unknown_message(name))
     self._values[name] = self._cast(name, value)
 
   def __contains__(self, name):
@@ -146,15 +181,15 @@ class HParams:
     while pos < len(text):
       m = _PARAM_RE.match(text, pos)
       if not m:
-        raise SketchRNNError(
+        raise UsageError(
             'malformed --hparams near %r: expected name=value or name=[a,b] '
             'separated by commas' % text[pos:pos + 40])
       pos = m.end()
       name = m.group('name')
       if name not in self._types:
-        raise SketchRNNError(self._unknown_message(name))
+        raise UsageError(self._unknown_message(name))
       if name in seen:
-        raise SketchRNNError(
+        raise UsageError(
             'hyperparameter %r is given twice in --hparams' % name)
       seen.add(name)
       if m.group('vals') is not None:
@@ -204,7 +239,7 @@ class HParams:
     return _TYPE_WORDS[kind]
 
   def _fail(self, name, value):
-    return SketchRNNError('hyperparameter %r expects %s, got %r' %
+    return UsageError('hyperparameter %r expects %s, got %r' %
                           (name, self._type_word(name), value))
 
   def _parse_text(self, name, text):
@@ -216,7 +251,7 @@ class HParams:
   def _parse_list(self, name, items):
     kind = self._types[name]
     if not isinstance(kind, tuple):
-      raise SketchRNNError('hyperparameter %r expects %s, got a list [%s]' %
+      raise UsageError('hyperparameter %r expects %s, got a list [%s]' %
                            (name, self._type_word(name), ', '.join(items)))
     return [self._parse_scalar(name, kind[1], item) for item in items]
 
@@ -328,7 +363,7 @@ class Model(tf.Module):
     super().__init__(name='sketch_rnn')
     self.hps = hps.copy()
     if hps.dec_model not in rnn.CELLS or hps.enc_model not in rnn.CELLS:
-      raise SketchRNNError(
+      raise UsageError(
           'enc_model=%r / dec_model=%r: each must be one of %s' % (
               hps.enc_model, hps.dec_model, ', '.join(rnn.CELLS)))
     rng = np.random.RandomState(seed)
@@ -553,12 +588,23 @@ def compute_gradients(model, input_data, sequence_lengths, kl_w, dropout=True):
 
 
 def train_step(model, optimizer, input_data, sequence_lengths, lr, kl_w):
-  """One Adam step with per-element gradient clipping; returns the costs."""
+  """One Adam step with per-element gradient clipping.
+
+  A step whose cost or gradients are not all finite changes nothing (weights and
+  Adam's state untouched). Returns (cost, r_cost, kl_cost, finite).
+  """
   cost, out, grads = compute_gradients(model, input_data, sequence_lengths, kl_w)
+  finite = tf.reduce_all([tf.math.is_finite(cost)] +
+                         [tf.reduce_all(tf.math.is_finite(g)) for g in grads])
   clip = model.hps.grad_clip
-  grads = [tf.clip_by_value(g, -clip, clip) for g in grads]
-  optimizer.apply(grads, model.trainable_variables, lr)
-  return cost, out['r_cost'], out['kl_cost']
+
+  def apply():
+    clipped = [tf.clip_by_value(g, -clip, clip) for g in grads]
+    optimizer.apply(clipped, model.trainable_variables, lr)
+    return tf.constant(True)
+
+  tf.cond(finite, apply, lambda: tf.constant(False))
+  return cost, out['r_cost'], out['kl_cost'], finite
 
 
 def eval_costs(model, input_data, sequence_lengths, kl_w):

@@ -71,6 +71,7 @@ def evaluate(log_root, data_dir, overrides='', checkpoint=None, seed=0):
       raise
     logging.warning('%s; taking the hyperparameters from --hparams.', e)
   hps.parse(overrides)
+  sketch_rnn_model.validate_hparams(hps)
   _, valid_set, test_set, hps, eval_hps, _ = utils.load_dataset(data_dir, hps,
                                                                 seed=seed)
   model = sketch_rnn_model.Model(eval_hps, seed=seed)
@@ -99,8 +100,8 @@ def main(unused_argv):
       json.dump(r, f, indent=1)
 
 
-def run_main():
-  cli.run(main, 'sketch_rnn_eval')
+def run_main(argv=None):
+  cli.run(main, 'sketch_rnn_eval', argv)
 
 
 if __name__ == '__main__':

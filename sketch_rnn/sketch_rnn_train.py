@@ -29,7 +29,9 @@ if __package__ in (None, ''):
   sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _here]
   sys.path.insert(0, os.path.dirname(_here))
 
-import time  # pylint: disable=g-import-not-at-top,wrong-import-position
+import shutil  # pylint: disable=g-import-not-at-top,wrong-import-position
+import signal
+import time
 
 from absl import flags
 from absl import logging
@@ -52,6 +54,9 @@ cli.define('boolean', 'jit_compile', False,
 cli.define('integer', 'num_samples', 16,
            'Prior samples drawn into TensorBoard at each validation and into '
            'samples.svg at the end (0: none).')
+cli.define('integer', 'max_nonfinite_steps', 20,
+           'Stop after this many steps in a row whose loss or gradients are not '
+           'finite (each is skipped, leaving weights and optimiser untouched).')
 
 TRAIN_FORMAT = ('step: %d, lr: %.6f, klw: %0.4f, cost: %.4f, '
                 'recon: %.4f, kl: %.4f, train_time_taken: %.4f')
@@ -60,6 +65,54 @@ VALID_FORMAT = ('best_valid_cost: %0.4f, valid_cost: %.4f, valid_recon: '
 EVAL_FORMAT = ('eval_cost: %.4f, eval_recon: %.4f, '
                'eval_kl: %.4f, eval_time_taken: %.4f')
 LOG_EVERY = 20
+
+
+class StopSignals:
+  """SIGTERM and SIGINT ask the loop to save and stop after the current step.
+
+  A second signal exits at once; checkpoint files are written aside and renamed
+  in, and the pointer to the latest moves last, so that cannot corrupt them.
+  """
+
+  EXIT_CODES = {signal.SIGTERM: 0, signal.SIGINT: 130}
+
+  def __init__(self):
+    self.received = None
+    self._previous = {}
+
+  def _handle(self, signum, unused_frame):
+    if self.received is not None:
+      os._exit(128 + signum)  # pylint: disable=protected-access
+    self.received = signum
+
+  def __enter__(self):
+    for signum in self.EXIT_CODES:
+      self._previous[signum] = signal.signal(signum, self._handle)
+    return self
+
+  def __exit__(self, *unused):
+    for signum, handler in self._previous.items():
+      signal.signal(signum, handler)
+
+  @property
+  def exit_code(self):
+    return self.EXIT_CODES.get(self.received, 0)
+
+
+def check_log_root(log_root, bytes_needed):
+  """Refuses a --log_root that cannot be created or written, or a full disk."""
+  probe = os.path.abspath(log_root)
+  while not os.path.exists(probe):
+    probe = os.path.dirname(probe)
+  if not os.path.isdir(probe):
+    raise utils.SketchRNNError('--log_root %s: %s is not a folder' % (log_root, probe))
+  if not os.access(probe, os.W_OK | os.X_OK):
+    raise utils.SketchRNNError('--log_root %s: %s is not writable' % (log_root, probe))
+  free = shutil.disk_usage(probe).free
+  if free < bytes_needed:
+    raise utils.SketchRNNError(
+        '--log_root %s: %.1f MB free, a checkpoint needs about %.1f MB' % (
+            log_root, free / 1e6, bytes_needed / 1e6))
 
 
 def _scalars(writer, step, values):
@@ -83,9 +136,14 @@ def _eta(seconds):
 
 
 def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
-          best_valid_cost, data_rng, jit_compile=False, num_samples=16):
+          best_valid_cost, data_rng, jit_compile=False, num_samples=16,
+          max_nonfinite_steps=20, signals=None):
   """Magenta's train(): log every 20 steps, validate every save_every steps, save
-  when the validation cost is the best so far, then evaluate on the test set."""
+  when the validation cost is the best so far, then evaluate on the test set.
+
+  Returns the step reached. A SIGTERM or SIGINT (see StopSignals) saves and
+  returns early; max_nonfinite_steps skipped steps in a row raise SketchRNNError.
+  """
   train_set, valid_set, test_set = datasets
   writer = tf.summary.create_file_writer(log_root)
 
@@ -101,19 +159,45 @@ def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
   eval_fn = tf.function(sketch_rnn_model.eval_costs)
   # The eval model keeps its own KL weight variable, never fed: kl_weight_start.
   eval_kl_weight = eval_hps.kl_weight_start
+  saved_step = start_step if run.manager.latest_checkpoint else None
+  nonfinite = 0
 
   start = time.time()
   run_start, run_start_step = start, start_step
   step = start_step
   while step < hps.num_steps:
+    if signals is not None and signals.received is not None:
+      name = signal.Signals(signals.received).name
+      if saved_step == step:
+        logging.info('received %s: nothing new since %s; exiting.', name,
+                     run.manager.latest_checkpoint)
+      else:
+        path = run.save(step, best_valid_cost, data_rng)
+        logging.info('received %s: saved %s at step %d; exiting (continue with '
+                     '--resume_training).', name, path, step)
+      writer.flush()
+      return step
+
     curr_learning_rate = sketch_rnn_model.learning_rate(hps, step)
     curr_kl_weight = sketch_rnn_model.kl_weight(hps, step)
     _, x, s = train_set.random_batch()
     # Tensors, not Python floats: a new float would retrace the step.
-    train_cost, r_cost, kl_cost = step_fn(
+    train_cost, r_cost, kl_cost, finite = step_fn(
         model, optimizer, x, s, tf.constant(curr_learning_rate, tf.float32),
         tf.constant(curr_kl_weight, tf.float32))
     train_step = step + 1
+    if not bool(finite):
+      nonfinite += 1
+      logging.warning('step %d: non-finite cost or gradients (cost %s); step '
+                      'skipped, weights untouched (%d in a row).', step,
+                      float(train_cost), nonfinite)
+      if nonfinite >= max_nonfinite_steps:
+        raise utils.SketchRNNError(
+            'stopped at step %d after %d steps in a row with a non-finite cost or '
+            'gradients; the last good checkpoint is %s' % (
+                step, nonfinite, run.manager.latest_checkpoint))
+    else:
+      nonfinite = 0
 
     if step % LOG_EVERY == 0 and step > 0:
       end = time.time()
@@ -146,6 +230,7 @@ def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
       if valid_cost < best_valid_cost:
         best_valid_cost = valid_cost
         path = run.save(train_step, best_valid_cost, data_rng)
+        saved_step = train_step
         logging.info('saving model %s.', path)
         end = time.time()
         time_taken_save = end - start
@@ -167,10 +252,10 @@ def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
 
   # Magenta stops without saving; we keep the last steps too, so that nothing
   # trained is lost and a longer run can resume from here.
-  if run.manager.latest_checkpoint is None or int(run.global_step.numpy()) != step:
+  if saved_step != step:
     path = run.save(step, best_valid_cost, data_rng)
     logging.info('saving final model %s.', path)
-  return step, best_valid_cost
+  return step
 
 
 def write_samples_svg(model, log_root, num, seq_len):
@@ -181,11 +266,13 @@ def write_samples_svg(model, log_root, num, seq_len):
 
 
 def trainer(hps, data_dir, log_root, resume_training=False, seed=None,
-            jit_compile=False, num_samples=16, hparams_text=''):
+            jit_compile=False, num_samples=16, hparams_text='',
+            max_nonfinite_steps=20):
   """Loads data, builds or restores the model, writes model_config.json, trains.
 
   hparams_text: the --hparams string, applied on top of the run's own
-  model_config.json when resuming.
+  model_config.json when resuming. Returns the exit code: 0, or 130 when stopped
+  by SIGINT.
   """
 
   if seed is None:
@@ -197,6 +284,7 @@ def trainer(hps, data_dir, log_root, resume_training=False, seed=None,
       raise utils.SketchRNNError(
           '--resume_training: no checkpoint in --log_root %s' % log_root)
     hps = _resume_hparams(log_root, hps, magenta_run, hparams_text)
+  sketch_rnn_model.validate_hparams(hps)
 
   logging.info('sketch-rnn')
   logging.info('Hyperparams:')
@@ -215,7 +303,10 @@ def trainer(hps, data_dir, log_root, resume_training=False, seed=None,
 
   model = sketch_rnn_model.Model(hps, seed=seed)
   optimizer = sketch_rnn_model.Adam(model.trainable_variables)
-  # Nothing is written to log_root before the data and the model are sound.
+  # Nothing is written to log_root before the data, the model and the folder are
+  # known to be sound. A checkpoint holds the weights and Adam's m and v.
+  num_params = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+  check_log_root(log_root, 3 * 4 * num_params + (1 << 20))
   os.makedirs(log_root, exist_ok=True)
   run = checkpoints.RunCheckpoint(log_root, model, optimizer)
   start_step, best_valid_cost = 0, 1e8
@@ -223,18 +314,25 @@ def trainer(hps, data_dir, log_root, resume_training=False, seed=None,
     start_step = checkpoints.load_magenta_checkpoint(prefix, model, optimizer)
     logging.info('Resumed Magenta checkpoint %s at step %d.', prefix, start_step)
   elif prefix is not None:
-    start_step, best_valid_cost = run.restore(prefix, train_set.rng)
-    logging.info('Resumed %s at step %d (best valid cost %.4f).', prefix,
+    start_step, best_valid_cost = run.restore(data_rng=train_set.rng)
+    for skipped in run.skipped:
+      logging.warning('Skipped unreadable checkpoint %s.', skipped)
+    logging.info('Resumed %s at step %d (best valid cost %.4f).', run.restored_path,
                  start_step, best_valid_cost)
   checkpoints.write_model_config(log_root, hps)
 
-  step, _ = train(model, optimizer, (train_set, valid_set, test_set), hps, eval_hps,
-                  run, log_root, start_step, best_valid_cost, train_set.rng,
-                  jit_compile=jit_compile, num_samples=num_samples)
-  if num_samples:
-    write_samples_svg(model, log_root, num_samples, hps.max_seq_len)
+  with StopSignals() as signals:
+    step = train(model, optimizer, (train_set, valid_set, test_set), hps, eval_hps,
+                 run, log_root, start_step, best_valid_cost, train_set.rng,
+                 jit_compile=jit_compile, num_samples=num_samples,
+                 max_nonfinite_steps=max_nonfinite_steps, signals=signals)
+    if signals.received is not None:
+      return signals.exit_code
+    if num_samples:
+      write_samples_svg(model, log_root, num_samples, hps.max_seq_len)
   logging.info('Done: %d steps; checkpoints, TensorBoard events and model_config.json '
                'in %s', step, log_root)
+  return 0
 
 
 def _resume_hparams(log_root, hps, magenta_run, hparams_text):
@@ -253,12 +351,15 @@ def main(unused_argv):
   hps = sketch_rnn_model.get_default_hparams()
   if FLAGS.hparams:
     hps.parse(FLAGS.hparams)
-  trainer(hps, FLAGS.data_dir, FLAGS.log_root, FLAGS.resume_training, FLAGS.seed,
-          FLAGS.jit_compile, FLAGS.num_samples, FLAGS.hparams)
+  if FLAGS.max_nonfinite_steps < 1:
+    raise utils.UsageError('--max_nonfinite_steps must be at least 1')
+  return trainer(hps, FLAGS.data_dir, FLAGS.log_root, FLAGS.resume_training,
+                 FLAGS.seed, FLAGS.jit_compile, FLAGS.num_samples, FLAGS.hparams,
+                 FLAGS.max_nonfinite_steps)
 
 
-def run_main():
-  cli.run(main, 'sketch_rnn_train')
+def run_main(argv=None):
+  cli.run(main, 'sketch_rnn_train', argv)
 
 
 if __name__ == '__main__':

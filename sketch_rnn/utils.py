@@ -32,10 +32,14 @@ import numpy as np
 
 
 class SketchRNNError(ValueError):
-  """A problem the user can fix (bad data, flags or hyperparameters).
+  """A problem the user can fix (bad data, run folder or hyperparameters).
 
-  The command-line tools print it as one line and exit non-zero.
+  The command-line tools print it as one line and exit with code 1.
   """
+
+
+class UsageError(SketchRNNError):
+  """A bad command line: a flag or --hparams that cannot be right. Exit code 2."""
 
 
 # ---------------------------------------------------------------------------
@@ -208,6 +212,9 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 
 SPLITS = ('train', 'valid', 'test')
+# Offsets are clamped to +-1000 for training (Magenta's limit); numbers far beyond
+# any drawing's size mean the file is not stroke-3 data.
+MAX_OFFSET = 100000
 
 
 def _read_npy(member, label):
@@ -252,6 +259,17 @@ def _check_sketch(sketch, label):
   if sketch.dtype.kind == 'f' and not np.isfinite(sketch).all():
     row = int(np.nonzero(~np.isfinite(sketch).all(axis=1))[0][0])
     raise SketchRNNError('%s: has a non-finite value at point %d' % (label, row))
+  big = np.abs(sketch[:, 0:2]) > MAX_OFFSET
+  if big.any():
+    row = int(np.nonzero(big.any(axis=1))[0][0])
+    raise SketchRNNError('%s: offset %s at point %d is absurd (beyond +-%d): not '
+                         'stroke-3 data?' % (label, sketch[row, 0:2].tolist(), row,
+                                             MAX_OFFSET))
+  pen = sketch[:, 2]
+  if not np.isin(pen, (0, 1)).all():
+    row = int(np.nonzero(~np.isin(pen, (0, 1)))[0][0])
+    raise SketchRNNError('%s: pen value %s at point %d; stroke-3 pen values are 0 '
+                         'or 1' % (label, pen[row].item(), row))
 
 
 def load_npz(path):

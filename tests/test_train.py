@@ -169,8 +169,8 @@ def test_same_seed_same_first_30_losses():
     (['--seed=abc'], "flag --seed=abc: invalid literal", 2),
     (['--hparams=data_set=[missing.npz]'], 'missing.npz: no such file', 1),
     (['--hparams=data_set=[%s],scal=2' % BUNDLED_SET],
-     "unknown hyperparameter 'scal' (did you mean 'scale'?)", 1),
-    (['--hparams=data_set=[%s],dec_model=gru' % BUNDLED_SET], "dec_model='gru'", 1),
+     "unknown hyperparameter 'scal' (did you mean 'scale'?)", 2),
+    (['--hparams=data_set=[%s],dec_model=gru' % BUNDLED_SET], "dec_model='gru'", 2),
     (['--resume_training', '--hparams=data_set=[%s]' % BUNDLED_SET],
      '--resume_training: no checkpoint', 1),
 ])
