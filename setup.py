@@ -29,6 +29,7 @@ setup(
         "console_scripts": [
             "sketch_rnn_train=sketch_rnn.sketch_rnn_train:run_main",
             "sketch_rnn_eval=sketch_rnn.sketch_rnn_eval:run_main",
+            "sketch_rnn_sample=sketch_rnn.sketch_rnn_sample:run_main",
         ],
     },
     classifiers=[

@@ -176,7 +176,11 @@ class RunCheckpoint:
     errors = []
     for candidate in candidates:
       try:
-        self.checkpoint.restore(candidate).expect_partial()
+        status = self.checkpoint.restore(candidate)
+        # Every weight of this model must come from the file: a checkpoint of
+        # another architecture (say an LSTM under dec_model=layer_norm) is refused
+        # rather than leaving some weights at their initial values.
+        status.assert_existing_objects_matched().expect_partial()
         break
       # A damaged file fails in many ways (OpError, ValueError, IndexError from
       # the reader, ...); each means "try the one before".
@@ -210,6 +214,12 @@ def restore_weights(prefix, model):
   run = RunCheckpoint(os.path.dirname(prefix) or '.', model)
   try:
     return run.restore(prefix)[0]
-  except (tf.errors.OpError, ValueError, AssertionError) as e:
+  except SketchRNNError as e:
+    if 'unmatched objects' in str(e):
+      raise SketchRNNError(
+          '%s does not fit the model of model_config.json and --hparams: some of '
+          'the model\'s weights are not in it (check dec_model, enc_model, '
+          'conditional)' % prefix) from None
+    reason = str(e).split(prefix, 1)[-1].strip(' ()')
     raise SketchRNNError('%s: cannot load into this model (%s)' % (
-        prefix, str(e).splitlines()[0])) from None
+        prefix, reason[:300])) from None

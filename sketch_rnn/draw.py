@@ -11,7 +11,16 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Stroke-3 sketches to SVG (svgwrite), one path per stroke, and to pixels (Pillow)."""
+"""Stroke-3 sketches to SVG (svgwrite) and to pixels or PNG (Pillow).
+
+A grid has one <g id="cell-K"> per sketch (empty sketches too), and each stroke
+of a sketch is one <path>. A stroke ends where the pen lifts (p = 1); points after
+the last lift (a sample cut at its end-of-sketch with the pen down) are a stroke
+too, as Magenta's draw_strokes draws them.
+"""
+
+import os
+import tempfile
 
 import numpy as np
 import svgwrite
@@ -19,28 +28,58 @@ import svgwrite
 from sketch_rnn import utils
 
 
+def strokes_to_polylines(strokes):
+  """Stroke-3 offsets to absolute polylines, the trailing unlifted stroke included."""
+  strokes = np.asarray(strokes, dtype=np.float64).reshape(-1, 3)
+  if not len(strokes):
+    return []
+  points = np.cumsum(strokes[:, 0:2], axis=0)
+  # utils.strokes_to_lines drops the points after the last pen lift; keep them.
+  ends = list(np.flatnonzero(strokes[:, 2] == 1) + 1)
+  if not ends or ends[-1] != len(strokes):
+    ends.append(len(strokes))
+  starts = [0] + ends[:-1]
+  return [points[a:b] for a, b in zip(starts, ends)]
+
+
 def _polylines(strokes, cell, margin):
   """The sketch's strokes as absolute polylines fitted into a cell x cell square."""
-  lines = utils.strokes_to_lines(np.asarray(strokes, dtype=np.float64))
+  lines = strokes_to_polylines(strokes)
   if not lines:
     return [], 1.0
-  points = np.concatenate([np.asarray(line) for line in lines])
-  low, high = points.min(0), points.max(0)
+  points = np.concatenate(lines)
+  finite = points[np.isfinite(points).all(1)]
+  if not len(finite):
+    return [], 1.0
+  low, high = finite.min(0), finite.max(0)
   span = max(float((high - low).max()), 1e-6)
   factor = (cell - 2 * margin) / span
   offset = margin + ((cell - 2 * margin) - (high - low) * factor) / 2 - low * factor
-  return [np.asarray(line) * factor + offset for line in lines], factor
+  # A diverged sample can hold inf or nan; such points are left out, not drawn.
+  lines = [line[np.isfinite(line).all(1)] for line in lines]
+  return [line * factor + offset for line in lines if len(line)], factor
+
+
+def _grid_shape(n, ncols):
+  ncols = int(ncols or np.ceil(np.sqrt(max(n, 1))))
+  if ncols < 1:
+    raise utils.SketchRNNError('ncols must be at least 1, got %d' % ncols)
+  return ncols, max(int(np.ceil(n / ncols)), 1)
 
 
 def grid_svg(sketches, ncols=None, cell=128, margin=8, stroke_width=1.5,
              path=None, titles=None):
   """A grid of stroke-3 sketches as one SVG; each stroke is one <path>.
 
-  Returns the SVG text and, when path is given, writes it there (atomically).
+  Cell k (row-major, ncols per row, default a square-ish grid) is the group
+  <g id="cell-k">, present even when sketch k is empty. titles: one caption per
+  sketch (or None). Returns the SVG text and, when path is given, writes it there
+  (atomically).
   """
   n = len(sketches)
-  ncols = ncols or int(np.ceil(np.sqrt(max(n, 1))))
-  nrows = int(np.ceil(n / ncols)) if n else 1
+  if titles is not None and len(titles) != n:
+    raise utils.SketchRNNError('%d titles for %d sketches' % (len(titles), n))
+  ncols, nrows = _grid_shape(n, ncols)
   dwg = svgwrite.Drawing(size=(ncols * cell, nrows * cell))
   dwg.add(dwg.rect(insert=(0, 0), size=(ncols * cell, nrows * cell), fill='white'))
   for k, strokes in enumerate(sketches):
@@ -48,6 +87,8 @@ def grid_svg(sketches, ncols=None, cell=128, margin=8, stroke_width=1.5,
     group = dwg.g(id='cell-%d' % k, transform='translate(%d,%d)' % (col * cell,
                                                                      row * cell))
     for line in _polylines(strokes, cell, margin)[0]:
+      if len(line) == 1:
+        line = np.concatenate([line, line])  # a dot: a zero-length segment, round cap
       d = 'M%.2f,%.2f ' % tuple(line[0]) + ' '.join(
           'L%.2f,%.2f' % tuple(p) for p in line[1:])
       group.add(dwg.path(d=d, stroke='black', fill='none',
@@ -70,8 +111,7 @@ def grid_pixels(sketches, ncols=None, cell=96, margin=6, width=2):
   """A grid of sketches as a uint8 [H, W] array (black on white) through Pillow."""
   from PIL import Image, ImageDraw  # pylint: disable=g-import-not-at-top
   n = len(sketches)
-  ncols = ncols or int(np.ceil(np.sqrt(max(n, 1))))
-  nrows = int(np.ceil(n / ncols)) if n else 1
+  ncols, nrows = _grid_shape(n, ncols)
   image = Image.new('L', (ncols * cell, nrows * cell), color=255)
   pen = ImageDraw.Draw(image)
   for k, strokes in enumerate(sketches):
@@ -82,3 +122,19 @@ def grid_pixels(sketches, ncols=None, cell=96, margin=6, width=2):
         points = points * 2
       pen.line(points, fill=0, width=width, joint='curve')
   return np.asarray(image)
+
+
+def grid_png(sketches, path, ncols=None, cell=96, margin=6, width=2):
+  """grid_pixels written to path as a PNG (atomically); returns the pixels."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  pixels = grid_pixels(sketches, ncols=ncols, cell=cell, margin=margin, width=width)
+  folder = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.png')
+  os.close(fd)
+  try:
+    Image.fromarray(pixels).save(tmp, format='PNG')
+    os.replace(tmp, path)
+  except BaseException:
+    os.unlink(tmp)
+    raise
+  return pixels
