@@ -29,8 +29,10 @@ if __package__ in (None, ''):
   sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _here]
   sys.path.insert(0, os.path.dirname(_here))
 
-import shutil  # pylint: disable=g-import-not-at-top,wrong-import-position
+import dataclasses  # pylint: disable=g-import-not-at-top,wrong-import-position
+import shutil
 import signal
+import tempfile
 import time
 
 from absl import flags
@@ -40,6 +42,7 @@ import tensorflow as tf
 
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
+from sketch_rnn import distribute
 from sketch_rnn import draw
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sample
@@ -54,6 +57,13 @@ cli.define('boolean', 'jit_compile', False,
 cli.define('integer', 'num_samples', 16,
            'Prior samples drawn into TensorBoard at each validation and into '
            'samples.svg at the end (0: none).')
+cli.define('string', 'distribution_strategy', 'auto',
+           'auto: one device, or MirroredStrategy when several GPUs are visible; '
+           'one_device; mirrored; multi_worker (MultiWorkerMirroredStrategy set up '
+           'by the TF_CONFIG environment variable).')
+cli.define('float', 'collective_timeout', 600.0,
+           'multi_worker: seconds a step waits for the other workers before the '
+           'run fails with a clear message.')
 cli.define('integer', 'max_nonfinite_steps', 20,
            'Stop after this many steps in a row whose loss or gradients are not '
            'finite (each is skipped, leaving weights and optimiser untouched).')
@@ -137,15 +147,17 @@ def _eta(seconds):
 
 def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
           best_valid_cost, data_rng, jit_compile=False, num_samples=16,
-          max_nonfinite_steps=20, signals=None):
+          max_nonfinite_steps=20, signals=None, steps=None, write_events=True):
   """Magenta's train(): log every 20 steps, validate every save_every steps, save
   when the validation cost is the best so far, then evaluate on the test set.
 
   Returns the step reached. A SIGTERM or SIGINT (see StopSignals) saves and
   returns early; max_nonfinite_steps skipped steps in a row raise SketchRNNError.
+  steps: a distribute.DistributedSteps to train on several replicas.
   """
   train_set, valid_set, test_set = datasets
-  writer = tf.summary.create_file_writer(log_root)
+  writer = (tf.summary.create_file_writer(log_root) if write_events
+            else tf.summary.create_noop_writer())
 
   count_t_vars = 0
   for var in model.trainable_variables:
@@ -155,8 +167,11 @@ def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
   logging.info('Total trainable variables %i.', count_t_vars)
   _scalars(writer, 0, {'Num_Trainable_Params': count_t_vars})
 
-  step_fn = tf.function(sketch_rnn_model.train_step, jit_compile=jit_compile)
-  eval_fn = tf.function(sketch_rnn_model.eval_costs)
+  if steps is not None:
+    step_fn, eval_fn = steps.train_step, steps.eval_costs
+  else:
+    step_fn = tf.function(sketch_rnn_model.train_step, jit_compile=jit_compile)
+    eval_fn = tf.function(sketch_rnn_model.eval_costs)
   # The eval model keeps its own KL weight variable, never fed: kl_weight_start.
   eval_kl_weight = eval_hps.kl_weight_start
   saved_step = start_step if run.manager.latest_checkpoint else None
@@ -265,25 +280,45 @@ def write_samples_svg(model, log_root, num, seq_len):
   logging.info('wrote %d samples (temperature 0.5) to %s', num, path)
 
 
-def trainer(hps, data_dir, log_root, resume_training=False, seed=None,
-            jit_compile=False, num_samples=16, hparams_text='',
-            max_nonfinite_steps=20):
+@dataclasses.dataclass
+class Options:
+  """The training command's flags (see the flag definitions above)."""
+  data_dir: str
+  log_root: str
+  resume_training: bool = False
+  seed: int = None
+  jit_compile: bool = False
+  num_samples: int = 16
+  hparams: str = ''
+  max_nonfinite_steps: int = 20
+  distribution_strategy: str = 'auto'
+  collective_timeout: float = 600.0
+
+
+def trainer(hps, opts):
   """Loads data, builds or restores the model, writes model_config.json, trains.
 
-  hparams_text: the --hparams string, applied on top of the run's own
-  model_config.json when resuming. Returns the exit code: 0, or 130 when stopped
-  by SIGINT.
+  On resume the run's model_config.json is the base, with opts.hparams on top.
+  Returns the exit code: 0, or 130 when stopped by SIGINT.
   """
-
+  # A multi-worker strategy must exist before TensorFlow runs any op.
+  strategy = distribute.make_strategy(opts.distribution_strategy,
+                                      opts.collective_timeout)
+  distributed = strategy.num_replicas_in_sync > 1 or opts.distribution_strategy in (
+      'mirrored', 'multi_worker')
+  chief = distribute.is_chief(strategy)
+  seed = opts.seed
   if seed is None:
-    seed = int.from_bytes(os.urandom(4), 'little')
-  prefix = checkpoints.latest_checkpoint(log_root) if resume_training else None
+    # Every worker must draw the same global batches: a shared default.
+    seed = 0 if distributed else int.from_bytes(os.urandom(4), 'little')
+  log_root = opts.log_root
+  prefix = checkpoints.latest_checkpoint(log_root) if opts.resume_training else None
   magenta_run = prefix is not None and checkpoints.is_magenta_prefix(prefix)
-  if resume_training:
+  if opts.resume_training:
     if prefix is None:
       raise utils.SketchRNNError(
           '--resume_training: no checkpoint in --log_root %s' % log_root)
-    hps = _resume_hparams(log_root, hps, magenta_run, hparams_text)
+    hps = _resume_hparams(log_root, hps, magenta_run, opts.hparams)
   sketch_rnn_model.validate_hparams(hps)
 
   logging.info('sketch-rnn')
@@ -293,45 +328,73 @@ def trainer(hps, data_dir, log_root, resume_training=False, seed=None,
   gpus = tf.config.list_physical_devices('GPU')
   logging.info('Training on %s; seed %d.',
                ', '.join(g.name for g in gpus) if gpus else 'CPU', seed)
+  if distributed:
+    logging.info('%s with %d replicas (%s); global batch %d.',
+                 type(strategy).__name__, strategy.num_replicas_in_sync,
+                 'chief' if chief else 'worker', hps.batch_size)
   logging.info('Loading data files.')
   tf.random.set_seed(seed)
-  datasets = utils.load_dataset(data_dir, hps, seed=seed)
+  datasets = utils.load_dataset(opts.data_dir, hps, seed=seed)
   train_set, valid_set, test_set, hps, eval_hps, _ = datasets
   logging.info('Dataset: %d/%d/%d sketches, max_seq_len %d.', len(train_set),
                len(valid_set), len(test_set), hps.max_seq_len)
   logging.info('normalizing_scale_factor %4.4f.', train_set.scale_factor)
 
-  model = sketch_rnn_model.Model(hps, seed=seed)
-  optimizer = sketch_rnn_model.Adam(model.trainable_variables)
+  with strategy.scope():
+    model = sketch_rnn_model.Model(hps, seed=seed)
+    optimizer = sketch_rnn_model.Adam(model.trainable_variables)
+  steps = None
+  if distributed:
+    steps = distribute.DistributedSteps(strategy, model, optimizer, hps.batch_size)
   # Nothing is written to log_root before the data, the model and the folder are
   # known to be sound. A checkpoint holds the weights and Adam's m and v.
   num_params = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
   check_log_root(log_root, 3 * 4 * num_params + (1 << 20))
-  os.makedirs(log_root, exist_ok=True)
-  run = checkpoints.RunCheckpoint(log_root, model, optimizer)
-  start_step, best_valid_cost = 0, 1e8
-  if magenta_run:
-    start_step = checkpoints.load_magenta_checkpoint(prefix, model, optimizer)
-    logging.info('Resumed Magenta checkpoint %s at step %d.', prefix, start_step)
-  elif prefix is not None:
-    start_step, best_valid_cost = run.restore(data_rng=train_set.rng)
-    for skipped in run.skipped:
-      logging.warning('Skipped unreadable checkpoint %s.', skipped)
-    logging.info('Resumed %s at step %d (best valid cost %.4f).', run.restored_path,
-                 start_step, best_valid_cost)
-  checkpoints.write_model_config(log_root, hps)
+  # Only the chief writes into log_root; other workers save (saving may take part
+  # in collectives) into a temporary folder they remove.
+  write_root = log_root if chief else tempfile.mkdtemp(prefix='sketch_rnn_worker_')
+  os.makedirs(write_root, exist_ok=True)
+  try:
+    run = checkpoints.RunCheckpoint(write_root, model, optimizer)
+    start_step, best_valid_cost = 0, 1e8
+    if magenta_run:
+      start_step = checkpoints.load_magenta_checkpoint(prefix, model, optimizer)
+      logging.info('Resumed Magenta checkpoint %s at step %d.', prefix, start_step)
+    elif prefix is not None:
+      reader = checkpoints.RunCheckpoint(log_root, model, optimizer)
+      start_step, best_valid_cost = reader.restore(data_rng=train_set.rng)
+      for skipped in reader.skipped:
+        logging.warning('Skipped unreadable checkpoint %s.', skipped)
+      logging.info('Resumed %s at step %d (best valid cost %.4f).',
+                   reader.restored_path, start_step, best_valid_cost)
+    if chief:
+      checkpoints.write_model_config(log_root, hps)
+    num_samples = opts.num_samples if chief else 0
 
-  with StopSignals() as signals:
-    step = train(model, optimizer, (train_set, valid_set, test_set), hps, eval_hps,
-                 run, log_root, start_step, best_valid_cost, train_set.rng,
-                 jit_compile=jit_compile, num_samples=num_samples,
-                 max_nonfinite_steps=max_nonfinite_steps, signals=signals)
-    if signals.received is not None:
-      return signals.exit_code
-    if num_samples:
-      write_samples_svg(model, log_root, num_samples, hps.max_seq_len)
-  logging.info('Done: %d steps; checkpoints, TensorBoard events and model_config.json '
-               'in %s', step, log_root)
+    with StopSignals() as signals:
+      try:
+        step = train(model, optimizer, (train_set, valid_set, test_set), hps,
+                     eval_hps, run, write_root, start_step, best_valid_cost,
+                     train_set.rng, jit_compile=opts.jit_compile,
+                     num_samples=num_samples,
+                     max_nonfinite_steps=opts.max_nonfinite_steps, signals=signals,
+                     steps=steps, write_events=chief)
+      except tf.errors.OpError as e:
+        if not distributed:
+          raise
+        raise distribute.worker_error(e) from None
+      if signals.received is not None:
+        return signals.exit_code
+      if num_samples:
+        write_samples_svg(model, log_root, num_samples, hps.max_seq_len)
+  finally:
+    if not chief:
+      shutil.rmtree(write_root, ignore_errors=True)
+  if chief:
+    logging.info('Done: %d steps; checkpoints, TensorBoard events and '
+                 'model_config.json in %s', step, log_root)
+  else:
+    logging.info('Done: %d steps (a worker: the chief writes to %s)', step, log_root)
   return 0
 
 
@@ -353,9 +416,13 @@ def main(unused_argv):
     hps.parse(FLAGS.hparams)
   if FLAGS.max_nonfinite_steps < 1:
     raise utils.UsageError('--max_nonfinite_steps must be at least 1')
-  return trainer(hps, FLAGS.data_dir, FLAGS.log_root, FLAGS.resume_training,
-                 FLAGS.seed, FLAGS.jit_compile, FLAGS.num_samples, FLAGS.hparams,
-                 FLAGS.max_nonfinite_steps)
+  return trainer(hps, Options(
+      data_dir=FLAGS.data_dir, log_root=FLAGS.log_root,
+      resume_training=FLAGS.resume_training, seed=FLAGS.seed,
+      jit_compile=FLAGS.jit_compile, num_samples=FLAGS.num_samples,
+      hparams=FLAGS.hparams, max_nonfinite_steps=FLAGS.max_nonfinite_steps,
+      distribution_strategy=FLAGS.distribution_strategy,
+      collective_timeout=FLAGS.collective_timeout))
 
 
 def run_main(argv=None):
