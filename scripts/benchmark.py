@@ -1,0 +1,219 @@
+#!/usr/bin/env python
+# Copyright 2026 The sketch-rnn-tf2 Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Training-step speed: seconds per step against the machine's own ceiling.
+
+  python scripts/benchmark.py                       # the four configurations, 1 and all threads
+  python scripts/benchmark.py --configs=lstm512 --threads=2 --steps=20 --json=bench.json
+  python scripts/benchmark.py --hparams="dec_model=hyper,dec_rnn_size=256"
+
+Each configuration and thread count runs in its own process (thread pools are fixed
+when TensorFlow starts, and the peak memory is then that configuration's), on
+batches of 100 full-length (250 point) sketches: aaron_sheep from ../shared when it
+is there, else random strokes of the same shape. Per configuration it prints the
+median seconds per training step after warm-up, sketches per second, the time to
+the first step (tracing included), the peak resident memory, the FLOPs of the
+step's matrix products (forward, and backward at twice that), the ceiling (the
+median rate of the step's dominant product, the decoder's h @ W_hh, measured in the
+same process) and the efficiency = (FLOPs / ceiling) / step time.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SHARED_DATA = os.path.join(os.path.dirname(REPO), 'shared', 'datasets')
+
+CONFIGS = {
+    'lstm512': 'dec_rnn_size=512,enc_rnn_size=256,z_size=128',
+    'layer_norm512': 'dec_model=layer_norm,dec_rnn_size=512,enc_rnn_size=256,z_size=128',
+    'hyper512': 'dec_model=hyper,dec_rnn_size=512,enc_rnn_size=256,z_size=128',
+    'small': 'dec_rnn_size=128,enc_rnn_size=64,z_size=32',
+}
+# Magenta's TF1 code on TensorFlow 2.21, this machine class, seconds per step
+# (issue "Speed", measured with batch 100 on aaron_sheep): {threads: seconds}.
+MAGENTA = {'lstm512': {1: 4.2, 2: 3.14}, 'layer_norm512': {1: 4.7},
+           'hyper512': {1: 8.2, 2: 6.02}, 'small': {1: 0.6, 2: 0.39}}
+
+
+def cell_flops(kind, units, x_size, batch):
+  """Multiply-adds x 2 of one cell step's matrix products, as this project runs them
+  (the per-step input share only: z's share is once per sequence)."""
+  n4 = 4 * units
+  flops = 2 * batch * (x_size + units) * n4
+  if kind == 'hyper':
+    hyper = 256
+    flops += 2 * batch * (x_size + units + hyper) * 4 * hyper  # the hyper LSTM
+    flops += 2 * batch * hyper * 12 * 32  # zw and zb
+    flops += 2 * batch * 12 * 32 * units  # alpha and beta
+  return flops
+
+
+def step_flops(hps, steps):
+  """Forward FLOPs of the step's matrix products; backward is twice that."""
+  b = hps.batch_size
+  enc = 2 * steps * cell_flops(hps.enc_model, hps.enc_rnn_size, 5, b)
+  enc += 2 * 2 * b * 2 * hps.enc_rnn_size * hps.z_size  # mu, presig
+  state = 2 * hps.dec_rnn_size + (512 if hps.dec_model == 'hyper' else 0)
+  dec = steps * cell_flops(hps.dec_model, hps.dec_rnn_size, 5, b)
+  dec += 2 * b * hps.z_size * (4 * hps.dec_rnn_size + state)  # z's share, init
+  out = 2 * b * steps * hps.dec_rnn_size * (3 + 6 * hps.num_mixture)
+  return dict(encoder=enc, decoder=dec, output=out, forward=enc + dec + out,
+              total=3 * (enc + dec + out))
+
+
+def run_one(name, hparams, threads, num_steps, warmup):
+  """Measures one configuration in this process; returns a dict of figures."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(threads)
+  tf.config.threading.set_inter_op_parallelism_threads(threads)
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  sys.path.insert(0, REPO)
+  from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import utils  # pylint: disable=g-import-not-at-top
+
+  hps = sketch_rnn_model.get_default_hparams().parse(hparams)
+  data = 'random'
+  if os.path.exists(os.path.join(SHARED_DATA, 'aaron_sheep.npz')):
+    train_set = utils.load_dataset(SHARED_DATA, hps, seed=0)[0]
+    hps.max_seq_len = train_set.max_seq_length
+    batches = [train_set.random_batch()[1:] for _ in range(4)]
+    data = 'aaron_sheep'
+  else:
+    rng = np.random.RandomState(0)
+    hps.max_seq_len = 250
+    batches = []
+    for _ in range(4):
+      x = np.zeros((hps.batch_size, 251, 5), np.float32)
+      x[:, 0, 2] = 1
+      x[:, 1:, 0:2] = rng.normal(size=(hps.batch_size, 250, 2))
+      x[:, 1:, 2] = 1
+      x[:, 1:, 2][rng.rand(hps.batch_size, 250) < 0.1] = 0
+      x[:, 1:, 3] = 1 - x[:, 1:, 2]
+      batches.append((x, np.full(hps.batch_size, 250, np.int32)))
+  steps = hps.max_seq_len
+
+  start = time.perf_counter()
+  model = sketch_rnn_model.Model(hps, seed=0)
+  adam = sketch_rnn_model.Adam(model.trainable_variables)
+  step_fn = tf.function(sketch_rnn_model.train_step)
+  lr, kl_w = tf.constant(1e-3), tf.constant(0.01)
+
+  def one(i):
+    x, s = batches[i % len(batches)]
+    return float(step_fn(model, adam, x, s, lr, kl_w)[0])
+
+  one(0)
+  first = time.perf_counter() - start
+  for i in range(warmup):
+    one(i + 1)
+  times = []
+  for i in range(num_steps):
+    t = time.perf_counter()
+    one(i)
+    times.append(time.perf_counter() - t)
+  median = float(np.median(times))
+
+  # The ceiling: the decoder's recurrent product, the largest one repeated per step.
+  a = tf.random.normal([hps.batch_size, hps.dec_rnn_size])
+  w = tf.random.normal([hps.dec_rnn_size, 4 * hps.dec_rnn_size])
+  reps = 50
+  matmul = tf.function(lambda a, w: tf.reduce_sum(
+      tf.foldl(lambda acc, _: acc + tf.matmul(a, w)[0, 0], tf.range(reps),
+               initializer=0.0)))
+  matmul(a, w)
+  rates = []
+  for _ in range(7):
+    t = time.perf_counter()
+    float(matmul(a, w))
+    rates.append(reps * 2 * hps.batch_size * hps.dec_rnn_size * 4 * hps.dec_rnn_size /
+                 (time.perf_counter() - t))
+  ceiling = float(np.median(rates))
+  flops = step_flops(hps, steps)
+  result = dict(
+      config=name, hparams=hparams, threads=threads, data=data,
+      seq_len=steps, batch_size=hps.batch_size, steps_timed=num_steps,
+      median_step_s=median, sketches_per_s=hps.batch_size / median,
+      first_step_s=first, peak_rss_mb=resource.getrusage(
+          resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+      gflop_per_step=flops['total'] / 1e9, ceiling_gflops=ceiling / 1e9,
+      efficiency=(flops['total'] / ceiling) / median,
+      device='GPU' if tf.config.list_physical_devices('GPU') else 'CPU')
+  magenta = MAGENTA.get(name, {}).get(threads)
+  if magenta and result['device'] == 'CPU':
+    result['vs_magenta'] = magenta / median
+  return result
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  parser.add_argument('--configs', default=','.join(CONFIGS),
+                      help='comma-separated names from: %s' % ', '.join(CONFIGS))
+  parser.add_argument('--hparams', default=None,
+                      help='one more configuration, as --hparams of the trainer')
+  parser.add_argument('--threads', default='1,%d' % os.cpu_count(),
+                      help='comma-separated thread counts')
+  parser.add_argument('--steps', type=int, default=20, help='timed steps (median)')
+  parser.add_argument('--warmup', type=int, default=2)
+  parser.add_argument('--json', default=None, help='also write the results here')
+  parser.add_argument('--_one', default=None, help=argparse.SUPPRESS)
+  args = parser.parse_args()
+
+  if args._one:  # pylint: disable=protected-access
+    spec = json.loads(args._one)  # pylint: disable=protected-access
+    print(json.dumps(run_one(**spec)))
+    return 0
+
+  jobs = [(name, CONFIGS[name]) for name in args.configs.split(',') if name]
+  unknown = [name for name, _ in jobs if name not in CONFIGS]
+  if unknown:
+    parser.error('unknown configuration %s' % unknown)
+  if args.hparams:
+    jobs.append(('custom', args.hparams))
+  results = []
+  header = ('%-14s %3s %9s %10s %8s %8s %8s %9s %6s %7s' % (
+      'config', 'thr', 's/step', 'sketch/s', 'first s', 'RSS MB', 'GFLOP', 'ceil GF/s',
+      'eff', 'x Mag.'))
+  print(header)
+  print('-' * len(header))
+  for name, hparams in jobs:
+    for threads in [int(t) for t in args.threads.split(',')]:
+      spec = dict(name=name, hparams=hparams, threads=threads,
+                  num_steps=args.steps, warmup=args.warmup)
+      env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+      proc = subprocess.run([sys.executable, __file__, '--_one', json.dumps(spec)],
+                            capture_output=True, text=True, env=env, check=False)
+      if proc.returncode:
+        print('%s, %d threads: failed\n%s' % (name, threads, proc.stderr[-2000:]))
+        return 1
+      r = json.loads(proc.stdout.strip().splitlines()[-1])
+      results.append(r)
+      print('%-14s %3d %9.3f %10.1f %8.1f %8.0f %8.1f %9.1f %6.2f %7s' % (
+          name, threads, r['median_step_s'], r['sketches_per_s'], r['first_step_s'],
+          r['peak_rss_mb'], r['gflop_per_step'], r['ceiling_gflops'], r['efficiency'],
+          '%.2f' % r['vs_magenta'] if 'vs_magenta' in r else '-'), flush=True)
+  if args.json:
+    with open(args.json, 'w') as f:
+      json.dump(results, f, indent=1)
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

@@ -1,0 +1,49 @@
+"""scripts/benchmark.py: its fields and its FLOP count (never its speed)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sketch_rnn.model import get_default_hparams
+
+from conftest import REPO
+
+sys.path.insert(0, os.path.join(REPO, 'scripts'))
+import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def test_flops_of_the_default_lstm_step():
+  hps = get_default_hparams()
+  flops = benchmark.step_flops(hps, 250)
+  # Hand count: encoder 2 directions x 250 steps x 2*100*(5+256)*1024; decoder
+  # 250 x 2*100*(5+512)*2048 plus z's share and the initial state once; the output
+  # layer 2*100*250*512*123; backward twice the forward.
+  enc = 2 * 250 * 2 * 100 * 261 * 1024 + 2 * 2 * 100 * 512 * 128
+  dec = 250 * 2 * 100 * 517 * 2048 + 2 * 100 * 128 * (2048 + 1024)
+  out = 2 * 100 * 250 * 512 * 123
+  assert flops['forward'] == enc + dec + out
+  assert flops['total'] == 3 * (enc + dec + out)
+  assert 230e9 < flops['total'] < 290e9  # Magenta's [x, z, h] products: 288e9
+
+
+def test_benchmark_prints_every_field(tmp_path):
+  out = tmp_path / 'bench.json'
+  proc = subprocess.run(
+      [sys.executable, os.path.join(REPO, 'scripts', 'benchmark.py'), '--configs=',
+       '--hparams=dec_rnn_size=16,enc_rnn_size=16,z_size=8,batch_size=4,num_mixture=3',
+       '--threads=1', '--steps=2', '--warmup=0', '--json=%s' % out],
+      capture_output=True, text=True, timeout=300, check=False,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+  assert proc.returncode == 0, proc.stdout + proc.stderr
+  header = proc.stdout.splitlines()[0].split()
+  assert header[:3] == ['config', 'thr', 's/step'] and 'eff' in header
+  (r,) = json.load(open(out))
+  for key in ('median_step_s', 'sketches_per_s', 'first_step_s', 'peak_rss_mb',
+              'gflop_per_step', 'ceiling_gflops', 'efficiency'):
+    assert r[key] > 0, key
+  assert r['sketches_per_s'] == pytest.approx(4 / r['median_step_s'])
+  assert r['efficiency'] == pytest.approx(
+      r['gflop_per_step'] / r['ceiling_gflops'] / r['median_step_s'])
