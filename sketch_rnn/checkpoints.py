@@ -21,6 +21,7 @@ same names, so the map is the identity. Adam's slots sit under a doubled prefix
 import json
 import os
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -193,6 +194,30 @@ class RunCheckpoint:
     if data_rng is not None and self.data_rng_state.numpy():
       rng_state_from_text(data_rng, self.data_rng_state.numpy().decode())
     return int(self.global_step.numpy()), float(self.best_valid_cost.numpy())
+
+
+def open_run(log_root, hps, overrides='', checkpoint=None):
+  """A run folder (this project's or Magenta's): (checkpoint prefix, hyperparameters).
+
+  The hyperparameters are its model_config.json with `overrides` (--hparams) on
+  top; for Magenta's key-only model_config.json, overrides must say it all.
+  """
+  if not os.path.isdir(log_root):
+    raise SketchRNNError('--log_root %s: no such folder' % log_root)
+  prefix = checkpoint or latest_checkpoint(log_root)
+  if prefix is None:
+    raise SketchRNNError('%s: no checkpoint in this folder' % log_root)
+  if not tf.io.gfile.exists(prefix + '.index'):
+    raise SketchRNNError('%s: no such checkpoint' % prefix)
+  if not os.path.exists(os.path.join(log_root, MODEL_CONFIG)):
+    raise SketchRNNError('%s: no model_config.json; cannot know the model' % log_root)
+  try:
+    hps = read_model_config(log_root, hps)
+  except SketchRNNError as e:
+    if 'only the names' not in str(e) or not overrides:
+      raise
+    logging.warning('%s; taking the hyperparameters from --hparams.', e)
+  return prefix, hps.copy().parse(overrides)
 
 
 def latest_checkpoint(log_root):

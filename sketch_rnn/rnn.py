@@ -127,8 +127,9 @@ def dropout_masks(generator, keep_prob, shape):
 # ---------------------------------------------------------------------------
 
 
-class LSTMCell(tf.Module):
-  """Magenta's LSTMCell: state [c, h]; W_xh Glorot, W_hh orthogonal, bias 0."""
+class _Cell(tf.Module):
+  """What the three cells share: sizes, recurrent dropout, W_xh (Glorot) and W_hh
+  (orthogonal per gate block), the input projection and the flat state."""
 
   def __init__(self, num_units, input_size, rng, scope,
                use_recurrent_dropout=False, dropout_keep_prob=0.9):
@@ -140,35 +141,47 @@ class LSTMCell(tf.Module):
     n4 = 4 * num_units
     self.W_xh = make_variable(scope + '/W_xh', glorot_uniform([input_size, n4], rng))
     self.W_hh = make_variable(scope + '/W_hh', lstm_ortho([num_units, n4], rng))
-    self.bias = make_variable(scope + '/bias', np.zeros([n4]))
 
   @property
   def state_size(self):
     return 2 * self.num_units
+
+  def _project(self, w_xh, x, const):
+    """x @ w_xh[:X] for all steps, plus const @ w_xh[X:] once per sequence."""
+    width = x.shape[-1]
+    xw = tf.einsum('tbx,xg->tbg', x, w_xh[:width])
+    if const is not None:
+      xw += (const @ w_xh[width:])[None]
+    return xw
+
+  def flat_state(self, state):
+    return tf.concat(state, axis=1)
+
+  def prepare(self):
+    """Per-sequence work done before the loop (the hyper cell stacks weights)."""
+    return None
+
+
+class LSTMCell(_Cell):
+  """Magenta's LSTMCell: state [c, h]; W_xh Glorot, W_hh orthogonal, bias 0."""
+
+  def __init__(self, num_units, input_size, rng, scope, **kwargs):
+    super().__init__(num_units, input_size, rng, scope, **kwargs)
+    self.bias = make_variable(scope + '/bias', np.zeros([4 * num_units]))
 
   def project(self, x, const=None):
     """The input's share of the gates for all steps: x [T, B, X] -> [T, B, 4n].
 
     const [B, C] is input that is the same at every step (appended after x).
     """
-    width = x.shape[-1]
-    xw = tf.einsum('tbx,xg->tbg', x, self.W_xh[:width])
-    if const is not None:
-      xw += (const @ self.W_xh[width:])[None]
-    return xw + self.bias
+    return self._project(self.W_xh, x, const) + self.bias
 
   def unflat_state(self, flat):
     c, h = tf.split(flat, 2, axis=1)
     return (c, h)
 
-  def flat_state(self, state):
-    return tf.concat(state, axis=1)
-
   def output(self, state):
     return state[1]
-
-  def prepare(self):
-    return None
 
   def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
     c, h = state
@@ -177,47 +190,26 @@ class LSTMCell(tf.Module):
     return new_h, (new_c, new_h)
 
 
-class LayerNormLSTMCell(tf.Module):
+class LayerNormLSTMCell(_Cell):
   """Magenta's LayerNormLSTMCell: state [h, c]; no bias; LN on the gates and on c."""
 
-  def __init__(self, num_units, input_size, rng, scope,
-               use_recurrent_dropout=False, dropout_keep_prob=0.9):
-    super().__init__(name=None)
-    self.num_units = num_units
-    self.input_size = input_size
-    self.use_recurrent_dropout = use_recurrent_dropout
-    self.dropout_keep_prob = dropout_keep_prob
+  def __init__(self, num_units, input_size, rng, scope, **kwargs):
+    super().__init__(num_units, input_size, rng, scope, **kwargs)
     n4 = 4 * num_units
-    self.W_xh = make_variable(scope + '/W_xh', glorot_uniform([input_size, n4], rng))
-    self.W_hh = make_variable(scope + '/W_hh', lstm_ortho([num_units, n4], rng))
     self.ln_all_gamma = make_variable(scope + '/ln_all/ln_gamma', np.ones([n4]))
     self.ln_all_beta = make_variable(scope + '/ln_all/ln_beta', np.zeros([n4]))
     self.ln_c_gamma = make_variable(scope + '/ln_c/ln_gamma', np.ones([num_units]))
     self.ln_c_beta = make_variable(scope + '/ln_c/ln_beta', np.zeros([num_units]))
 
-  @property
-  def state_size(self):
-    return 2 * self.num_units
-
   def project(self, x, const=None):
-    width = x.shape[-1]
-    xw = tf.einsum('tbx,xg->tbg', x, self.W_xh[:width])
-    if const is not None:
-      xw += (const @ self.W_xh[width:])[None]
-    return xw
+    return self._project(self.W_xh, x, const)
 
   def unflat_state(self, flat):
     h, c = tf.split(flat, 2, axis=1)
     return (h, c)
 
-  def flat_state(self, state):
-    return tf.concat(state, axis=1)
-
   def output(self, state):
     return state[0]
-
-  def prepare(self):
-    return None
 
   def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
     h, c = state
@@ -228,7 +220,7 @@ class LayerNormLSTMCell(tf.Module):
     return new_h, (new_h, new_c)
 
 
-class HyperLSTMCell(tf.Module):
+class HyperLSTMCell(_Cell):
   """Magenta's HyperLSTMCell (Ha et al. 2016) with layer norm.
 
   A 256-unit LayerNorm LSTM (no recurrent dropout) reads [x, h]; its output makes,
@@ -241,16 +233,11 @@ class HyperLSTMCell(tf.Module):
   def __init__(self, num_units, input_size, rng, scope,
                use_recurrent_dropout=False, dropout_keep_prob=0.9,
                hyper_num_units=256, hyper_embedding_size=32):
-    super().__init__(name=None)
-    self.num_units = num_units
-    self.input_size = input_size
-    self.use_recurrent_dropout = use_recurrent_dropout
-    self.dropout_keep_prob = dropout_keep_prob
+    super().__init__(num_units, input_size, rng, scope, use_recurrent_dropout,
+                     dropout_keep_prob)
     self.hyper_num_units = hyper_num_units
     self.hyper_embedding_size = hyper_embedding_size
     n4 = 4 * num_units
-    self.W_xh = make_variable(scope + '/W_xh', glorot_uniform([input_size, n4], rng))
-    self.W_hh = make_variable(scope + '/W_hh', lstm_ortho([num_units, n4], rng))
     self.bias = make_variable(scope + '/bias', np.zeros([n4]))
     self.hyper_cell = LayerNormLSTMCell(
         hyper_num_units, input_size + num_units, rng, scope + '/LayerNormLSTMCell')
@@ -283,22 +270,13 @@ class HyperLSTMCell(tf.Module):
 
   def project(self, x, const=None):
     """(x @ W_xh, the hyper cell's x share), each for all steps."""
-    width = x.shape[-1]
-    xw = tf.einsum('tbx,xg->tbg', x, self.W_xh[:width])
     hyper_w = self.hyper_cell.W_xh[:self.input_size]
-    hxw = tf.einsum('tbx,xg->tbg', x, hyper_w[:width])
-    if const is not None:
-      xw += (const @ self.W_xh[width:])[None]
-      hxw += (const @ hyper_w[width:])[None]
-    return (xw, hxw)
+    return (self._project(self.W_xh, x, const), self._project(hyper_w, x, const))
 
   def unflat_state(self, flat):
     n, hn = self.num_units, self.hyper_num_units
     h, hyper_h, c, hyper_c = tf.split(flat, [n, hn, n, hn], axis=1)
     return (h, hyper_h, c, hyper_c)
-
-  def flat_state(self, state):
-    return tf.concat(state, axis=1)
 
   def output(self, state):
     return state[0]

@@ -52,25 +52,8 @@ cli.define('string', 'results_json', None,
 
 def evaluate(log_root, data_dir, overrides='', checkpoint=None, seed=0):
   """Returns {'valid_cost', 'valid_recon', 'valid_kl', 'eval_cost', ...}."""
-
-  if not os.path.isdir(log_root):
-    raise utils.SketchRNNError('--log_root %s: no such folder' % log_root)
-  prefix = checkpoint or checkpoints.latest_checkpoint(log_root)
-  if prefix is None:
-    raise utils.SketchRNNError('%s: no checkpoint in this folder' % log_root)
-  if not tf.io.gfile.exists(prefix + '.index'):
-    raise utils.SketchRNNError('%s: no such checkpoint' % prefix)
-  hps = sketch_rnn_model.get_default_hparams()
-  if not os.path.exists(os.path.join(log_root, checkpoints.MODEL_CONFIG)):
-    raise utils.SketchRNNError('%s: no model_config.json; cannot know the model'
-                               % log_root)
-  try:
-    hps = checkpoints.read_model_config(log_root, hps)
-  except utils.SketchRNNError as e:
-    if 'only the names' not in str(e) or not overrides:
-      raise
-    logging.warning('%s; taking the hyperparameters from --hparams.', e)
-  hps.parse(overrides)
+  prefix, hps = checkpoints.open_run(
+      log_root, sketch_rnn_model.get_default_hparams(), overrides, checkpoint)
   sketch_rnn_model.validate_hparams(hps)
   _, valid_set, test_set, hps, eval_hps, _ = utils.load_dataset(data_dir, hps,
                                                                 seed=seed)
@@ -81,8 +64,8 @@ def evaluate(log_root, data_dir, overrides='', checkpoint=None, seed=0):
   results = {'checkpoint': prefix, 'global_step': step}
   for split, data_set in (('valid', valid_set), ('eval', test_set)):
     start = time.time()
-    cost, recon, kl = sketch_rnn_model.evaluate_model(eval_fn, model, data_set,
-                                     eval_hps.kl_weight_start)
+    cost, recon, kl = sketch_rnn_model.evaluate_model(
+        eval_fn, model, data_set, eval_hps.kl_weight_start)
     results.update({split + '_cost': cost, split + '_recon': recon,
                     split + '_kl': kl, split + '_time_taken': time.time() - start})
   return results

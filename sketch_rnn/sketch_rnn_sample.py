@@ -34,7 +34,6 @@ if __package__ in (None, ''):
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import logging
 import numpy as np
-import tensorflow as tf
 
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
@@ -72,24 +71,8 @@ cli.define('integer', 'ncols', None, 'Cells per row of the grid (default: square
 
 def load_model(log_root, overrides='', checkpoint=None, seed=0):
   """The run's model for sampling: (model, hps, checkpoint prefix, global step)."""
-  if not os.path.isdir(log_root):
-    raise utils.SketchRNNError('--log_root %s: no such folder' % log_root)
-  prefix = checkpoint or checkpoints.latest_checkpoint(log_root)
-  if prefix is None:
-    raise utils.SketchRNNError('%s: no checkpoint in this folder' % log_root)
-  if not tf.io.gfile.exists(prefix + '.index'):
-    raise utils.SketchRNNError('%s: no such checkpoint' % prefix)
-  if not os.path.exists(os.path.join(log_root, checkpoints.MODEL_CONFIG)):
-    raise utils.SketchRNNError('%s: no model_config.json; cannot know the model'
-                               % log_root)
-  hps = sketch_rnn_model.get_default_hparams()
-  try:
-    hps = checkpoints.read_model_config(log_root, hps)
-  except utils.SketchRNNError as e:
-    if 'only the names' not in str(e) or not overrides:
-      raise
-    logging.warning('%s; taking the hyperparameters from --hparams.', e)
-  hps.parse(overrides)
+  prefix, hps = checkpoints.open_run(
+      log_root, sketch_rnn_model.get_default_hparams(), overrides, checkpoint)
   # Magenta's sample model: one sketch per row, no dropout.
   hps.batch_size = 1
   hps.use_recurrent_dropout = False
