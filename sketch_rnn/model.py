@@ -300,11 +300,10 @@ class HParams:
 # ---------------------------------------------------------------------------
 
 
-def get_mixture_coef(output, num_mixture):
+def get_mixture_coef(output):
   """Splits the decoder output [N, 3 + 6M] into the mixture density parameters."""
   pen_logits = output[:, 0:3]
   pi, mu1, mu2, sigma1, sigma2, corr = tf.split(output[:, 3:], 6, axis=1)
-  del num_mixture  # implied by the output width
   return dict(
       pi=tf.nn.softmax(pi),
       mu1=mu1,
@@ -492,7 +491,7 @@ class Model(tf.Module):
     xw = tf.nest.map_structure(lambda a: a[0], xw)
     h, state = cell.step(xw, state, None, cell.prepare())
     output = h @ self.output_w + self.output_b
-    return get_mixture_coef(output, self.hps.num_mixture), state
+    return get_mixture_coef(output), state
 
   # -- everything together -------------------------------------------------------
 
@@ -524,7 +523,7 @@ class Model(tf.Module):
       result.update(kl_cost=tf.zeros([]))
     init = self.initial_state(z)
     output, final_state = self.decode(x_in, z, init, dropout)
-    params = get_mixture_coef(output, hps.num_mixture)
+    params = get_mixture_coef(output)
     loss_s, loss_p = reconstruction_losses(params, tf.reshape(x_out, [-1, 5]),
                                            mask_pen)
     result.update(params)

@@ -71,7 +71,7 @@ def test_mixture_loss_matches_numpy(mask_pen):
   target = np.zeros((n, 5), np.float32)
   target[:, 0:2] = rng.normal(0, 1.5, size=(n, 2))
   target[np.arange(n), 2 + rng.randint(0, 3, size=n)] = 1
-  params = sketch_rnn_model.get_mixture_coef(tf.constant(output), m)
+  params = sketch_rnn_model.get_mixture_coef(tf.constant(output))
   loss_s, loss_p = sketch_rnn_model.reconstruction_losses(params, tf.constant(target),
                                                           mask_pen)
   ref_s, ref_p = np_losses(output, target, mask_pen)
