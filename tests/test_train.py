@@ -292,3 +292,24 @@ def test_eval_errors_are_one_line(tmp_path):
   assert code == 1 and 'Traceback' not in out
   assert 'sketch_rnn_eval: error: --log_root %s: no such folder' % (
       tmp_path / 'nope') in out
+
+
+def test_resume_from_magenta_folder_with_key_only_config(tmp_path):
+  folder = shared_path('fixtures', 'magenta_lstm')
+  log_root = str(tmp_path / 'magenta_keys')
+  shutil.copytree(folder, log_root)
+  for path in glob.glob(log_root + '/*'):
+    os.chmod(path, 0o644)
+  config = json.load(open(os.path.join(log_root, 'model_config.json')))
+  with open(os.path.join(log_root, 'model_config.json'), 'w') as f:
+    json.dump(list(config), f)  # what Magenta's trainer really writes
+  sizes = 'dec_rnn_size=128,enc_rnn_size=64,z_size=32,num_steps=301'
+  code, out = cli('sketch_rnn_train', '--log_root=' + log_root, '--resume_training',
+                  '--data_dir=' + shared_path('datasets'), '--num_samples=0',
+                  '--hparams=' + sizes)
+  assert code == 0, out
+  assert re.search(r'model_config.json: hyperparameter JSON holds only the names.*'
+                   r'taking the hyperparameters from --hparams', out)
+  assert 'Resumed Magenta checkpoint' in out
+  rewritten = json.load(open(os.path.join(log_root, 'model_config.json')))
+  assert rewritten['dec_rnn_size'] == 128 and rewritten['num_steps'] == 301
