@@ -24,12 +24,14 @@ setup(
     ],
     extras_require={
         "test": ["pytest"],
+        "report": ["matplotlib"],
     },
     entry_points={
         "console_scripts": [
             "sketch_rnn_train=sketch_rnn.sketch_rnn_train:run_main",
             "sketch_rnn_eval=sketch_rnn.sketch_rnn_eval:run_main",
             "sketch_rnn_sample=sketch_rnn.sketch_rnn_sample:run_main",
+            "scale_sweep=sketch_rnn.scale_sweep:run_main",
         ],
     },
     classifiers=[
