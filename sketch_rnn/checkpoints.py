@@ -181,7 +181,8 @@ class RunCheckpoint:
         # Every weight of this model must come from the file: a checkpoint of
         # another architecture (say an LSTM under dec_model=layer_norm) is refused
         # rather than leaving some weights at their initial values.
-        status.assert_existing_objects_matched().expect_partial()
+        status.expect_partial()  # the optimizer and run state may be unwanted
+        status.assert_existing_objects_matched()
         break
       # A damaged file fails in many ways (OpError, ValueError, IndexError from
       # the reader, ...); each means "try the one before".

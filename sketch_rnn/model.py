@@ -474,7 +474,11 @@ class Model(tf.Module):
     def step(x_t, state):
       return cell.step(x_t['x'], state, x_t.get('mask'), weights)
 
-    outputs, state = rnn.run(step, inputs, cell.unflat_state(initial_state))
+    if hasattr(cell, 'run_sequence'):
+      outputs, state = cell.run_sequence(inputs['x'], cell.unflat_state(initial_state),
+                                         inputs.get('mask'))
+    else:
+      outputs, state = rnn.run(step, inputs, cell.unflat_state(initial_state))
     outputs = tf.reshape(tf.transpose(outputs, [1, 0, 2]), [-1, hps.dec_rnn_size])
     if dropout and hps.use_output_dropout:
       outputs = outputs * rnn.dropout_masks(self.generator, hps.output_dropout_prob,

@@ -116,6 +116,73 @@ def lstm_update(gates, c, drop_mask):
   return new_c, tf.sigmoid(o)
 
 
+def _lstm_sequence(has_mask):
+  """The LSTM over all steps with backprop through time written out by hand.
+
+  Autodiff of a while loop multiplies one small weight gradient per step; here
+  the backward loop does only dGates @ W_hh^T per step, and the weight gradient is
+  ONE product H_prev^T @ dGates over all steps after it (PERF-NOTES.md).
+  """
+
+  @tf.custom_gradient
+  def sequence(xw, c0, h0, w_hh, mask):
+    steps = xw.shape[0] or tf.shape(xw)[0]
+    n = c0.shape[-1]
+
+    def body(t, c, h, hs, cs, acts):
+      gates = xw[t] + h @ w_hh
+      i, j, f, o = tf.split(gates, 4, axis=1)
+      i, g = tf.sigmoid(i), tf.tanh(j)
+      f, o = tf.sigmoid(f + FORGET_BIAS), tf.sigmoid(o)
+      c = c * f + i * (g * mask[t] if has_mask else g)
+      h = tf.tanh(c) * o
+      return (t + 1, c, h, hs.write(t, h), cs.write(t, c),
+              acts.write(t, tf.concat([i, g, f, o], axis=1)))
+
+    tas = [tf.TensorArray(tf.float32, size=steps) for _ in range(3)]
+    _, c, h, hs, cs, acts = tf.while_loop(
+        lambda t, *_: t < steps, body, (tf.constant(0), c0, h0, *tas),
+        maximum_iterations=steps)
+    hs, cs, acts = hs.stack(), cs.stack(), acts.stack()
+
+    def grad(d_hs, d_c, d_h):
+      d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
+      dc_next = tf.zeros_like(c0) if d_c is None else d_c
+      dh_next = tf.zeros_like(h0) if d_h is None else d_h
+      c_prev_all = tf.concat([c0[None], cs[:-1]], axis=0)
+      w_t = tf.transpose(w_hh)
+
+      def back(t, dh_next, dc_next, dgates):
+        i, g, f, o = tf.split(acts[t], 4, axis=1)
+        dh = d_hs[t] + dh_next
+        tc = tf.tanh(cs[t])
+        dc = dc_next + dh * o * (1 - tc * tc)
+        m = mask[t] if has_mask else 1.0
+        d_i = dc * g * m * i * (1 - i)
+        d_j = dc * i * m * (1 - g * g)
+        d_f = dc * c_prev_all[t] * f * (1 - f)
+        d_o = dh * tc * o * (1 - o)
+        dg = tf.concat([d_i, d_j, d_f, d_o], axis=1)
+        return t - 1, dg @ w_t, dc * f, dgates.write(t, dg)
+
+      _, dh0, dc0, dgates = tf.while_loop(
+          lambda t, *_: t >= 0, back,
+          (steps - 1, dh_next, dc_next, tf.TensorArray(tf.float32, size=steps)),
+          maximum_iterations=steps)
+      dgates = dgates.stack()
+      h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
+      d_w = tf.matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(dgates, [-1, 4 * n]),
+                      transpose_a=True)
+      return dgates, dc0, dh0, d_w, None
+
+    return (hs, c, h), grad
+
+  return sequence
+
+
+_SEQUENCES = {True: _lstm_sequence(True), False: _lstm_sequence(False)}
+
+
 def dropout_masks(generator, keep_prob, shape):
   """Inverted-dropout masks (0 or 1/keep) as tf.nn.dropout draws them."""
   keep = tf.cast(keep_prob, tf.float32)
@@ -182,6 +249,14 @@ class LSTMCell(_Cell):
 
   def output(self, state):
     return state[1]
+
+  def run_sequence(self, xw, state, drop_mask=None):
+    """All steps at once, with hand-written backprop: (outputs [T, B, n], state)."""
+    c, h = state
+    mask = drop_mask if drop_mask is not None else tf.zeros([0])
+    hs, c, h = _SEQUENCES[drop_mask is not None](
+        xw, c, h, tf.convert_to_tensor(self.W_hh), mask)
+    return hs, (c, h)
 
   def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
     c, h = state

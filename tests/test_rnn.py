@@ -162,3 +162,37 @@ def test_run_stops_each_sequence_at_its_length():
                        cell.unflat_state(tf.zeros([1, 12])))
     np.testing.assert_allclose(final[b], cell.flat_state(alone).numpy()[0],
                                rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize('with_mask', [False, True])
+def test_hand_written_backprop_equals_autodiff(with_mask):
+  rng = np.random.RandomState(2)
+  cell = rnn.make_cell('lstm', 8, 5, rng, 'bptt')
+  randomize(cell, rng)
+  steps, batch = 7, 3
+  x = tf.constant(rng.normal(size=(steps, batch, 5)).astype(np.float32))
+  flat = tf.constant(rng.normal(size=(batch, 16)).astype(np.float32))
+  mask = None
+  if with_mask:
+    mask = rnn.dropout_masks(tf.random.Generator.from_seed(0), 0.7, [steps, batch, 8])
+  weights = tf.constant(rng.normal(size=(steps, batch, 8)).astype(np.float32))
+
+  def loss(use_hand):
+    with tf.GradientTape() as tape:
+      tape.watch(flat)
+      xw = cell.project(x)
+      state = cell.unflat_state(flat)
+      if use_hand:
+        outs, (c, h) = cell.run_sequence(xw, state, mask)
+      else:
+        inputs = dict(x=xw, **({'mask': mask} if with_mask else {}))
+        outs, (c, h) = rnn.run(lambda i, s: cell.step(i['x'], s, i.get('mask')),
+                               inputs, state)
+      value = tf.reduce_sum(outs * weights) + tf.reduce_sum(c * c) + tf.reduce_sum(h)
+    sources = [flat, cell.W_xh, cell.W_hh, cell.bias]
+    return value, tape.gradient(value, sources)
+
+  (v_hand, g_hand), (v_auto, g_auto) = loss(True), loss(False)
+  assert float(v_hand) == pytest.approx(float(v_auto), rel=1e-6)
+  for a, b in zip(g_hand, g_auto):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
