@@ -68,6 +68,7 @@ def get_default_hparams():
       conditional=True,  # When False, use unconditional, decoder-only model.
       is_training=True,  # Is model training? Recommend keeping true.
       scale=1.0,  # This fork: eps ~ N(0, scale^2) in z = mu + sigma * eps.
+      precision='float32',  # This fork: bfloat16 = bf16 matrix products, f32 rest.
   )
 
 
@@ -100,6 +101,8 @@ def validate_hparams(hps):
   for name in ('enc_model', 'dec_model'):
     if getattr(hps, name) not in rnn.CELLS:
       fail(name, 'must be one of %s' % ', '.join(rnn.CELLS))
+  if hps.precision not in rnn.PRECISIONS:
+    fail('precision', 'must be one of %s' % ', '.join(rnn.PRECISIONS))
   if not hps.data_set or not all(hps.data_set):
     fail('data_set', 'must name at least one .npz file')
   return hps
@@ -365,6 +368,11 @@ class Model(tf.Module):
       raise UsageError(
           'enc_model=%r / dec_model=%r: each must be one of %s' % (
               hps.enc_model, hps.dec_model, ', '.join(rnn.CELLS)))
+    if hps.precision not in rnn.PRECISIONS:
+      raise UsageError('precision=%r: must be one of %s' % (
+          hps.precision, ', '.join(rnn.PRECISIONS)))
+    # The dtype of the big matrix products; weights, state and loss stay float32.
+    self.dtype = rnn.PRECISIONS[hps.precision]
     rng = np.random.RandomState(seed)
     self.generator = (tf.random.Generator.from_seed(seed) if seed is not None
                       else tf.random.Generator.from_non_deterministic_state())
@@ -419,6 +427,12 @@ class Model(tf.Module):
     masks = dict(fw=self._masks(fw, steps, batch, dropout),
                  bw=self._masks(bw, steps, batch, dropout))
     inputs.update({'mask_' + k: m for k, m in masks.items() if m is not None})
+    if type(fw) is rnn.LSTMCell:  # pylint: disable=unidiomatic-typecheck
+      h_fw, h_bw = rnn.bidirectional_final_h(
+          fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype)
+      last_h = tf.concat([h_fw, h_bw], axis=1)
+      return (rnn.matmul(last_h, self.mu_w, self.dtype) + self.mu_b,
+              rnn.matmul(last_h, self.presig_w, self.dtype) + self.presig_b)
     weights = dict(fw=fw.prepare(), bw=bw.prepare())
 
     def step(x_t, state):
@@ -476,14 +490,15 @@ class Model(tf.Module):
 
     if hasattr(cell, 'run_sequence'):
       outputs, state = cell.run_sequence(inputs['x'], cell.unflat_state(initial_state),
-                                         inputs.get('mask'))
+                                         inputs.get('mask'), self.dtype)
     else:
       outputs, state = rnn.run(step, inputs, cell.unflat_state(initial_state))
     outputs = tf.reshape(tf.transpose(outputs, [1, 0, 2]), [-1, hps.dec_rnn_size])
     if dropout and hps.use_output_dropout:
       outputs = outputs * rnn.dropout_masks(self.generator, hps.output_dropout_prob,
                                             tf.shape(outputs))
-    return outputs @ self.output_w + self.output_b, cell.flat_state(state)
+    output = rnn.matmul(outputs, self.output_w, self.dtype) + self.output_b
+    return output, cell.flat_state(state)
 
   def decode_step(self, x_t, z, state):
     """One decoder step for sampling: x_t [B, 5], z [B, z_size], state a tuple.

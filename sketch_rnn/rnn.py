@@ -108,7 +108,7 @@ def layer_norm(x, gamma, beta):
 
 def lstm_update(gates, c, drop_mask):
   """The LSTM arithmetic after the gates: new c and the output gate's sigmoid."""
-  i, j, f, o = tf.split(gates, 4, axis=1)
+  i, j, f, o = tf.split(gates, 4, axis=-1)
   g = tf.tanh(j)
   if drop_mask is not None:
     g = g * drop_mask  # recurrent dropout on the candidate: no memory loss
@@ -116,54 +116,82 @@ def lstm_update(gates, c, drop_mask):
   return new_c, tf.sigmoid(o)
 
 
-def _lstm_sequence(has_mask):
+PRECISIONS = {'float32': tf.float32, 'bfloat16': tf.bfloat16}
+
+
+def matmul(a, b, dtype=tf.float32, **kwargs):
+  """a @ b with the product in `dtype` (bfloat16: oneDNN / tensor cores), f32 out.
+
+  Only the product is in low precision; its sum into float32 state is not.
+  """
+  if dtype == tf.float32:
+    return tf.matmul(a, b, **kwargs)
+  return tf.cast(tf.matmul(tf.cast(a, dtype), tf.cast(b, dtype), **kwargs),
+                 tf.float32)
+
+
+def _lstm_sequence(has_mask, dtype, padded):
   """The LSTM over all steps with backprop through time written out by hand.
 
   Autodiff of a while loop multiplies one small weight gradient per step; here
   the backward loop does only dGates @ W_hh^T per step, and the weight gradient is
   ONE product H_prev^T @ dGates over all steps after it (PERF-NOTES.md).
+
+  Shapes: xw [T, B, 4n], c0 and h0 [B, n], w_hh [n, 4n]. Only `steps` <= T steps
+  run; when `padded`, the outputs stop there.
   """
 
-  @tf.custom_gradient
-  def sequence(xw, c0, h0, w_hh, mask):
-    steps = xw.shape[0] or tf.shape(xw)[0]
-    n = c0.shape[-1]
+  def mm(a, b):  # b is already in dtype
+    if dtype == tf.float32:
+      return a @ b
+    return tf.cast(tf.cast(a, dtype) @ b, tf.float32)
 
-    def body(t, c, h, hs, cs, acts):
-      gates = xw[t] + h @ w_hh
-      i, j, f, o = tf.split(gates, 4, axis=1)
+  @tf.custom_gradient
+  def sequence(xw, c0, h0, w_hh, mask, steps):
+    w = tf.cast(w_hh, dtype)
+    # What the backward pass reads, one TensorArray each: writes and reads keep
+    # the step's tensor as it is (no split of a stacked gate tensor, no copy).
+    names = ('h', 'c_prev', 'i', 'g', 'gm', 'f', 'o', 'tc') if has_mask else (
+        'h', 'c_prev', 'i', 'g', 'f', 'o', 'tc')
+
+    def body(t, c, h, tas):
+      gates = xw[t] + mm(h, w)
+      i, j, f, o = tf.split(gates, 4, axis=-1)
       i, g = tf.sigmoid(i), tf.tanh(j)
       f, o = tf.sigmoid(f + FORGET_BIAS), tf.sigmoid(o)
-      c = c * f + i * (g * mask[t] if has_mask else g)
-      h = tf.tanh(c) * o
-      return (t + 1, c, h, hs.write(t, h), cs.write(t, c),
-              acts.write(t, tf.concat([i, g, f, o], axis=1)))
+      gm = g * mask[t] if has_mask else g
+      c_prev, c = c, c * f + i * gm
+      tc = tf.tanh(c)
+      h = tc * o
+      values = dict(h=h, c_prev=c_prev, i=i, g=g, gm=gm, f=f, o=o, tc=tc)
+      return t + 1, c, h, {k: tas[k].write(t, values[k]) for k in names}
 
-    tas = [tf.TensorArray(tf.float32, size=steps) for _ in range(3)]
-    _, c, h, hs, cs, acts = tf.while_loop(
-        lambda t, *_: t < steps, body, (tf.constant(0), c0, h0, *tas),
+    tas = {k: tf.TensorArray(tf.float32, size=steps, clear_after_read=False)
+           for k in names}
+    _, c, h, tas = tf.while_loop(
+        lambda t, *_: t < steps, body, (tf.constant(0), c0, h0, tas),
         maximum_iterations=steps)
-    hs, cs, acts = hs.stack(), cs.stack(), acts.stack()
+    hs = tas['h'].stack()
 
     def grad(d_hs, d_c, d_h):
       d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
       dc_next = tf.zeros_like(c0) if d_c is None else d_c
       dh_next = tf.zeros_like(h0) if d_h is None else d_h
-      c_prev_all = tf.concat([c0[None], cs[:-1]], axis=0)
-      w_t = tf.transpose(w_hh)
+      w_t = tf.linalg.matrix_transpose(w)
+      sigmoid_grad, tanh_grad = tf.raw_ops.SigmoidGrad, tf.raw_ops.TanhGrad
 
       def back(t, dh_next, dc_next, dgates):
-        i, g, f, o = tf.split(acts[t], 4, axis=1)
+        a = {k: tas[k].read(t) for k in names if k != 'h'}
         dh = d_hs[t] + dh_next
-        tc = tf.tanh(cs[t])
-        dc = dc_next + dh * o * (1 - tc * tc)
-        m = mask[t] if has_mask else 1.0
-        d_i = dc * g * m * i * (1 - i)
-        d_j = dc * i * m * (1 - g * g)
-        d_f = dc * c_prev_all[t] * f * (1 - f)
-        d_o = dh * tc * o * (1 - o)
-        dg = tf.concat([d_i, d_j, d_f, d_o], axis=1)
-        return t - 1, dg @ w_t, dc * f, dgates.write(t, dg)
+        dc = dc_next + tanh_grad(y=a['tc'], dy=dh * a['o'])
+        d_i = sigmoid_grad(y=a['i'], dy=dc * a['gm' if has_mask else 'g'])
+        d_j = tanh_grad(y=a['g'], dy=dc * a['i'])
+        if has_mask:
+          d_j *= mask[t]
+        d_f = sigmoid_grad(y=a['f'], dy=dc * a['c_prev'])
+        d_o = sigmoid_grad(y=a['o'], dy=dh * a['tc'])
+        dg = tf.concat([d_i, d_j, d_f, d_o], axis=-1)
+        return t - 1, mm(dg, w_t), dc * a['f'], dgates.write(t, dg)
 
       _, dh0, dc0, dgates = tf.while_loop(
           lambda t, *_: t >= 0, back,
@@ -171,16 +199,63 @@ def _lstm_sequence(has_mask):
           maximum_iterations=steps)
       dgates = dgates.stack()
       h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
-      d_w = tf.matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(dgates, [-1, 4 * n]),
-                      transpose_a=True)
-      return dgates, dc0, dh0, d_w, None
+      n = h0.shape[-1]
+      d_w = matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(dgates, [-1, 4 * n]),
+                   dtype, transpose_a=True)
+      if padded:
+        rest = tf.shape(xw)[0] - steps
+        dgates = tf.pad(dgates, tf.concat(
+            [[[0, rest]], tf.zeros([xw.shape.rank - 1, 2], tf.int32)], axis=0))
+      return dgates, dc0, dh0, d_w, None, None
 
     return (hs, c, h), grad
 
   return sequence
 
 
-_SEQUENCES = {True: _lstm_sequence(True), False: _lstm_sequence(False)}
+_SEQUENCES = {}
+
+
+def lstm_sequence(xw, state, w_hh, drop_mask=None, steps=None, dtype=tf.float32):
+  """Runs an LSTM (Magenta's maths) over xw [T, ..., B, 4n] from state (c, h).
+
+  Returns (h for every step run [steps, ..., B, n], final (c, h)). steps: run only
+  the first `steps` (a scalar tensor); default all T.
+  """
+  key = (drop_mask is not None, dtype, steps is not None)
+  if key not in _SEQUENCES:
+    _SEQUENCES[key] = _lstm_sequence(*key)
+  mask = drop_mask if drop_mask is not None else tf.zeros([0])
+  if steps is None:
+    steps = xw.shape[0] or tf.shape(xw)[0]
+  c, h = state
+  hs, c, h = _SEQUENCES[key](xw, c, h, w_hh, mask,
+                             tf.convert_to_tensor(steps, tf.int32))
+  return hs, (c, h)
+
+
+def bidirectional_final_h(fw, bw, x, x_rev, lengths, masks=(None, None),
+                          dtype=tf.float32):
+  """The final outputs of two LSTMCells over x and x_rev, run as two loops.
+
+  x, x_rev [T, B, X]: the input forwards and reversed within each length. The
+  final output of a sequence is its output at step length - 1 (later steps never
+  reach it), as dynamic_rnn's final state with sequence_length is; so the loops
+  need no per-step length mask, and they stop at the longest length. The two
+  loops are independent, so TensorFlow runs them side by side (faster than one
+  batched loop on CPU). Returns (h_fw, h_bw), each [B, n].
+  """
+  lengths = tf.cast(lengths, tf.int32)
+  steps = tf.reduce_max(lengths)
+  batch = tf.shape(x)[1]
+  index = tf.stack([tf.maximum(lengths - 1, 0), tf.range(batch)], axis=1)
+  finals = []
+  for cell, inputs, mask in ((fw, x, masks[0]), (bw, x_rev, masks[1])):
+    zero = tf.zeros([batch, cell.num_units])
+    hs, _ = lstm_sequence(cell.project(inputs), (zero, zero),
+                          tf.convert_to_tensor(cell.W_hh), mask, steps, dtype)
+    finals.append(tf.where((lengths > 0)[:, None], tf.gather_nd(hs, index), 0.0))
+  return tuple(finals)
 
 
 def dropout_masks(generator, keep_prob, shape):
@@ -250,13 +325,10 @@ class LSTMCell(_Cell):
   def output(self, state):
     return state[1]
 
-  def run_sequence(self, xw, state, drop_mask=None):
+  def run_sequence(self, xw, state, drop_mask=None, dtype=tf.float32):
     """All steps at once, with hand-written backprop: (outputs [T, B, n], state)."""
-    c, h = state
-    mask = drop_mask if drop_mask is not None else tf.zeros([0])
-    hs, c, h = _SEQUENCES[drop_mask is not None](
-        xw, c, h, tf.convert_to_tensor(self.W_hh), mask)
-    return hs, (c, h)
+    return lstm_sequence(xw, state, tf.convert_to_tensor(self.W_hh), drop_mask,
+                         dtype=dtype)
 
   def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
     c, h = state
