@@ -479,20 +479,20 @@ class Model(tf.Module):
         const = None
       xt = xt * rnn.dropout_masks(self.generator, hps.input_dropout_prob,
                                   tf.shape(xt))
-    inputs = dict(x=cell.project(xt, const))
     mask = self._masks(cell, steps, batch, dropout)
-    if mask is not None:
-      inputs['mask'] = mask
-    weights = cell.prepare()
-
-    def step(x_t, state):
-      return cell.step(x_t['x'], state, x_t.get('mask'), weights)
-
+    state = cell.unflat_state(initial_state)
     if hasattr(cell, 'run_sequence'):
-      outputs, state = cell.run_sequence(inputs['x'], cell.unflat_state(initial_state),
-                                         inputs.get('mask'), self.dtype)
+      outputs, state = cell.run_sequence(xt, state, const, mask, dtype=self.dtype)
     else:
-      outputs, state = rnn.run(step, inputs, cell.unflat_state(initial_state))
+      inputs = dict(x=cell.project(xt, const))
+      if mask is not None:
+        inputs['mask'] = mask
+      weights = cell.prepare()
+
+      def step(x_t, state):
+        return cell.step(x_t['x'], state, x_t.get('mask'), weights)
+
+      outputs, state = rnn.run(step, inputs, state)
     outputs = tf.reshape(tf.transpose(outputs, [1, 0, 2]), [-1, hps.dec_rnn_size])
     if dropout and hps.use_output_dropout:
       outputs = outputs * rnn.dropout_masks(self.generator, hps.output_dropout_prob,

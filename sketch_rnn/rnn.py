@@ -137,8 +137,12 @@ def _lstm_sequence(has_mask, dtype, padded):
   the backward loop does only dGates @ W_hh^T per step, and the weight gradient is
   ONE product H_prev^T @ dGates over all steps after it (PERF-NOTES.md).
 
-  Shapes: xw [T, B, 4n], c0 and h0 [B, n], w_hh [n, 4n]. Only `steps` <= T steps
-  run; when `padded`, the outputs stop there.
+  The gates at step t are xs[t] + const + h @ w_hh: xs [T, B, 4n] is the input's
+  share, const [B or 1, 4n] the share that is the same at every step (z's product
+  and the bias), added per step rather than broadcast over all T beforehand (its
+  gradient is summed in the loop: a sum over T afterwards is slow on CPU).
+  c0, h0 [B, n], w_hh [n, 4n]. Only `steps` <= T steps run; when `padded`, the
+  outputs stop there.
   """
 
   def mm(a, b):  # b is already in dtype
@@ -147,7 +151,7 @@ def _lstm_sequence(has_mask, dtype, padded):
     return tf.cast(tf.cast(a, dtype) @ b, tf.float32)
 
   @tf.custom_gradient
-  def sequence(xw, c0, h0, w_hh, mask, steps):
+  def sequence(xs, const, c0, h0, w_hh, mask, steps):
     w = tf.cast(w_hh, dtype)
     # What the backward pass reads, one TensorArray each: writes and reads keep
     # the step's tensor as it is (no split of a stacked gate tensor, no copy).
@@ -155,7 +159,7 @@ def _lstm_sequence(has_mask, dtype, padded):
         'h', 'c_prev', 'i', 'g', 'f', 'o', 'tc')
 
     def body(t, c, h, tas):
-      gates = xw[t] + mm(h, w)
+      gates = xs[t] + const + mm(h, w)
       i, j, f, o = tf.split(gates, 4, axis=-1)
       i, g = tf.sigmoid(i), tf.tanh(j)
       f, o = tf.sigmoid(f + FORGET_BIAS), tf.sigmoid(o)
@@ -180,7 +184,7 @@ def _lstm_sequence(has_mask, dtype, padded):
       w_t = tf.linalg.matrix_transpose(w)
       sigmoid_grad, tanh_grad = tf.raw_ops.SigmoidGrad, tf.raw_ops.TanhGrad
 
-      def back(t, dh_next, dc_next, dgates):
+      def back(t, dh_next, dc_next, d_const, dgates):
         a = {k: tas[k].read(t) for k in names if k != 'h'}
         dh = d_hs[t] + dh_next
         dc = dc_next + tanh_grad(y=a['tc'], dy=dh * a['o'])
@@ -191,22 +195,24 @@ def _lstm_sequence(has_mask, dtype, padded):
         d_f = sigmoid_grad(y=a['f'], dy=dc * a['c_prev'])
         d_o = sigmoid_grad(y=a['o'], dy=dh * a['tc'])
         dg = tf.concat([d_i, d_j, d_f, d_o], axis=-1)
-        return t - 1, mm(dg, w_t), dc * a['f'], dgates.write(t, dg)
+        return (t - 1, mm(dg, w_t), dc * a['f'], d_const + dg,
+                dgates.write(t, dg))
 
-      _, dh0, dc0, dgates = tf.while_loop(
+      _, dh0, dc0, d_const, dgates = tf.while_loop(
           lambda t, *_: t >= 0, back,
-          (steps - 1, dh_next, dc_next, tf.TensorArray(tf.float32, size=steps)),
+          (steps - 1, dh_next, dc_next, tf.zeros_like(xs[0]),
+           tf.TensorArray(tf.float32, size=steps)),
           maximum_iterations=steps)
+      if const.shape[0] == 1:
+        d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
       dgates = dgates.stack()
       h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
       n = h0.shape[-1]
       d_w = matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(dgates, [-1, 4 * n]),
                    dtype, transpose_a=True)
       if padded:
-        rest = tf.shape(xw)[0] - steps
-        dgates = tf.pad(dgates, tf.concat(
-            [[[0, rest]], tf.zeros([xw.shape.rank - 1, 2], tf.int32)], axis=0))
-      return dgates, dc0, dh0, d_w, None, None
+        dgates = tf.pad(dgates, [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]])
+      return dgates, d_const, dc0, dh0, d_w, None, None
 
     return (hs, c, h), grad
 
@@ -216,20 +222,22 @@ def _lstm_sequence(has_mask, dtype, padded):
 _SEQUENCES = {}
 
 
-def lstm_sequence(xw, state, w_hh, drop_mask=None, steps=None, dtype=tf.float32):
-  """Runs an LSTM (Magenta's maths) over xw [T, ..., B, 4n] from state (c, h).
+def lstm_sequence(xs, const, state, w_hh, drop_mask=None, steps=None,
+                  dtype=tf.float32):
+  """Runs an LSTM (Magenta's maths) with gates xs[t] + const + h @ w_hh.
 
-  Returns (h for every step run [steps, ..., B, n], final (c, h)). steps: run only
-  the first `steps` (a scalar tensor); default all T.
+  xs [T, B, 4n], const [B or 1, 4n], state (c, h). Returns (h for every step run
+  [steps, B, n], final (c, h)). steps: run only the first `steps` (a scalar
+  tensor); default all T.
   """
   key = (drop_mask is not None, dtype, steps is not None)
   if key not in _SEQUENCES:
     _SEQUENCES[key] = _lstm_sequence(*key)
   mask = drop_mask if drop_mask is not None else tf.zeros([0])
   if steps is None:
-    steps = xw.shape[0] or tf.shape(xw)[0]
+    steps = xs.shape[0] or tf.shape(xs)[0]
   c, h = state
-  hs, c, h = _SEQUENCES[key](xw, c, h, w_hh, mask,
+  hs, c, h = _SEQUENCES[key](xs, const, c, h, w_hh, mask,
                              tf.convert_to_tensor(steps, tf.int32))
   return hs, (c, h)
 
@@ -252,8 +260,7 @@ def bidirectional_final_h(fw, bw, x, x_rev, lengths, masks=(None, None),
   finals = []
   for cell, inputs, mask in ((fw, x, masks[0]), (bw, x_rev, masks[1])):
     zero = tf.zeros([batch, cell.num_units])
-    hs, _ = lstm_sequence(cell.project(inputs), (zero, zero),
-                          tf.convert_to_tensor(cell.W_hh), mask, steps, dtype)
+    hs, _ = cell.run_sequence(inputs, (zero, zero), None, mask, steps, dtype)
     finals.append(tf.where((lengths > 0)[:, None], tf.gather_nd(hs, index), 0.0))
   return tuple(finals)
 
@@ -325,10 +332,23 @@ class LSTMCell(_Cell):
   def output(self, state):
     return state[1]
 
-  def run_sequence(self, xw, state, drop_mask=None, dtype=tf.float32):
-    """All steps at once, with hand-written backprop: (outputs [T, B, n], state)."""
-    return lstm_sequence(xw, state, tf.convert_to_tensor(self.W_hh), drop_mask,
-                         dtype=dtype)
+  def run_sequence(self, x, state, const=None, drop_mask=None, steps=None,
+                   dtype=tf.float32):
+    """All steps at once, with hand-written backprop through time.
+
+    x [T, B, X] the input, const [B, C] input that is the same at every step
+    (appended after x, as in project()). Returns (outputs [T, B, n], final state).
+    """
+    width = x.shape[-1]
+    shape = tf.shape(x)
+    xs = tf.reshape(tf.reshape(x, [-1, width]) @ self.W_xh[:width],
+                    [shape[0], shape[1], 4 * self.num_units])
+    if const is None:
+      const = self.bias[None]
+    else:
+      const = const @ self.W_xh[width:] + self.bias
+    return lstm_sequence(xs, const, state, tf.convert_to_tensor(self.W_hh), drop_mask,
+                         steps, dtype)
 
   def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
     c, h = state

@@ -165,34 +165,79 @@ def test_run_stops_each_sequence_at_its_length():
 
 
 @pytest.mark.parametrize('with_mask', [False, True])
-def test_hand_written_backprop_equals_autodiff(with_mask):
+@pytest.mark.parametrize('with_const', [False, True])
+def test_hand_written_backprop_equals_autodiff(with_mask, with_const):
   rng = np.random.RandomState(2)
-  cell = rnn.make_cell('lstm', 8, 5, rng, 'bptt')
+  width = 4 if with_const else 0  # a z-like input, the same at every step
+  cell = rnn.make_cell('lstm', 8, 5 + width, rng, 'bptt')
   randomize(cell, rng)
   steps, batch = 7, 3
   x = tf.constant(rng.normal(size=(steps, batch, 5)).astype(np.float32))
+  const = tf.constant(rng.normal(size=(batch, width)).astype(np.float32))
   flat = tf.constant(rng.normal(size=(batch, 16)).astype(np.float32))
   mask = None
   if with_mask:
     mask = rnn.dropout_masks(tf.random.Generator.from_seed(0), 0.7, [steps, batch, 8])
   weights = tf.constant(rng.normal(size=(steps, batch, 8)).astype(np.float32))
+  const_arg = const if with_const else None
 
   def loss(use_hand):
     with tf.GradientTape() as tape:
-      tape.watch(flat)
-      xw = cell.project(x)
+      tape.watch([flat, const])
       state = cell.unflat_state(flat)
       if use_hand:
-        outs, (c, h) = cell.run_sequence(xw, state, mask)
+        outs, (c, h) = cell.run_sequence(x, state, const_arg, mask)
       else:
-        inputs = dict(x=xw, **({'mask': mask} if with_mask else {}))
+        inputs = dict(x=cell.project(x, const_arg),
+                      **({'mask': mask} if with_mask else {}))
         outs, (c, h) = rnn.run(lambda i, s: cell.step(i['x'], s, i.get('mask')),
                                inputs, state)
       value = tf.reduce_sum(outs * weights) + tf.reduce_sum(c * c) + tf.reduce_sum(h)
-    sources = [flat, cell.W_xh, cell.W_hh, cell.bias]
+    sources = [flat, const, cell.W_xh, cell.W_hh, cell.bias]
     return value, tape.gradient(value, sources)
 
   (v_hand, g_hand), (v_auto, g_auto) = loss(True), loss(False)
   assert float(v_hand) == pytest.approx(float(v_auto), rel=1e-6)
   for a, b in zip(g_hand, g_auto):
+    if not with_const and b is None:
+      continue
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('with_mask', [False, True])
+def test_bidirectional_final_h_equals_length_masked_loop(with_mask):
+  """The encoder's unmasked loops, gathered at length - 1, against dynamic_rnn-
+  style masking (rnn.run with lengths): outputs and every gradient."""
+  rng = np.random.RandomState(3)
+  fw = rnn.make_cell('lstm', 6, 5, rng, 'fw')
+  bw = rnn.make_cell('lstm', 6, 5, rng, 'bw')
+  randomize(fw, rng)
+  randomize(bw, rng)
+  steps, batch = 9, 4
+  lengths = tf.constant([9, 1, 5, 3], tf.int32)  # max < T is allowed too
+  x = tf.constant(rng.normal(size=(steps, batch, 5)).astype(np.float32))
+  x_rev = tf.reverse_sequence(x, lengths, seq_axis=0, batch_axis=1)
+  masks = (None, None)
+  if with_mask:
+    gen = tf.random.Generator.from_seed(1)
+    masks = tuple(rnn.dropout_masks(gen, 0.7, [steps, batch, 6]) for _ in range(2))
+  weights = tf.constant(rng.normal(size=(2, batch, 6)).astype(np.float32))
+
+  def loss(use_hand):
+    with tf.GradientTape() as tape:
+      if use_hand:
+        finals = rnn.bidirectional_final_h(fw, bw, x, x_rev, lengths, masks)
+      else:
+        finals = []
+        for cell, inputs, mask in ((fw, x, masks[0]), (bw, x_rev, masks[1])):
+          feed = dict(x=cell.project(inputs), **({'m': mask} if with_mask else {}))
+          _, state = rnn.run(lambda i, s, c=cell: c.step(i['x'], s, i.get('m')),
+                             feed, cell.unflat_state(tf.zeros([batch, 12])),
+                             lengths=lengths)
+          finals.append(cell.output(state))
+      value = tf.reduce_sum(tf.stack(finals) * weights)
+    return finals, tape.gradient(value, fw.trainable_variables + bw.trainable_variables)
+
+  (f_hand, g_hand), (f_auto, g_auto) = loss(True), loss(False)
+  for a, b in zip(list(f_hand) + list(g_hand), list(f_auto) + list(g_auto)):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
