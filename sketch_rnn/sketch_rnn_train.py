@@ -146,7 +146,7 @@ def _eta(seconds):
 
 
 def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
-          best_valid_cost, data_rng, jit_compile=False, num_samples=16,
+          best_valid_cost, jit_compile=False, num_samples=16,
           max_nonfinite_steps=20, signals=None, steps=None, write_events=True):
   """Magenta's train(): log every 20 steps, validate every save_every steps, save
   when the validation cost is the best so far, then evaluate on the test set.
@@ -174,9 +174,21 @@ def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
     eval_fn = tf.function(sketch_rnn_model.eval_costs)
   # The eval model keeps its own KL weight variable, never fed: kl_weight_start.
   eval_kl_weight = eval_hps.kl_weight_start
+  # The next batch is drawn while the step runs; checkpoints hold the data RNG
+  # as of the batches used (the Prefetcher's get_state), so resuming is exact.
+  with utils.Prefetcher(train_set) as batches:
+    return _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn,
+                       eval_kl_weight, valid_set, test_set, batches, start_step,
+                       best_valid_cost, num_samples, max_nonfinite_steps, signals)
+
+
+def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_weight,
+                valid_set, test_set, batches, start_step, best_valid_cost,
+                num_samples, max_nonfinite_steps, signals):
+  """The steps of train(), on batches from a utils.Prefetcher."""
   saved_step = start_step if run.manager.latest_checkpoint else None
   nonfinite = 0
-
+  data_rng = batches  # its get_state(): the data RNG as of the batches used
   start = time.time()
   run_start, run_start_step = start, start_step
   step = start_step
@@ -195,7 +207,7 @@ def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
 
     curr_learning_rate = sketch_rnn_model.learning_rate(hps, step)
     curr_kl_weight = sketch_rnn_model.kl_weight(hps, step)
-    _, x, s = train_set.random_batch()
+    _, x, s = batches.next()
     # Tensors, not Python floats: a new float would retrace the step.
     train_cost, r_cost, kl_cost, finite = step_fn(
         model, optimizer, x, s, tf.constant(curr_learning_rate, tf.float32),
@@ -375,7 +387,7 @@ def trainer(hps, opts):
       try:
         step = train(model, optimizer, (train_set, valid_set, test_set), hps,
                      eval_hps, run, write_root, start_step, best_valid_cost,
-                     train_set.rng, jit_compile=opts.jit_compile,
+                     jit_compile=opts.jit_compile,
                      num_samples=num_samples,
                      max_nonfinite_steps=opts.max_nonfinite_steps, signals=signals,
                      steps=steps, write_events=chief)

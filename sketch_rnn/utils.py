@@ -22,7 +22,9 @@ Formats (Ha & Eck 2017):
 import hashlib
 import os
 import pickle
+import queue
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -469,6 +471,64 @@ class DataLoader:
       result[i, n + 1:, 4] = 1
       result[i, 0, 2:5] = self.start_stroke_token[2:5]
     return result
+
+
+class Prefetcher:
+  """Prepares training batches in a background thread while the step runs.
+
+  Batches come out in the order data_set.random_batch() would give them (one
+  thread draws them all from data_set.rng). get_state() is the data RNG's state
+  as of the batches handed out so far, not the ones waiting in the queue: what a
+  checkpoint must hold for a resumed run to see the same batches next.
+  """
+
+  def __init__(self, data_set, depth=2):
+    self._data_set = data_set
+    self._state = data_set.rng.get_state()
+    self._queue = queue.Queue(maxsize=depth)
+    self._stop = threading.Event()
+    self._thread = threading.Thread(target=self._work, name='batch-prefetch',
+                                    daemon=True)
+    self._thread.start()
+
+  def _put(self, item):
+    while not self._stop.is_set():
+      try:
+        self._queue.put(item, timeout=0.1)
+        return
+      except queue.Full:
+        continue
+
+  def _work(self):
+    try:
+      while not self._stop.is_set():
+        batch = self._data_set.random_batch()
+        self._put((batch, self._data_set.rng.get_state(), None))
+    except Exception as e:  # pylint: disable=broad-except
+      self._put((None, None, e))  # raised in the training thread, not lost
+
+  def next(self):
+    """The next batch: (strokes, stroke-5 batch, lengths)."""
+    batch, state, error = self._queue.get()
+    if error is not None:
+      raise error
+    self._state = state
+    return batch
+
+  def get_state(self):
+    return self._state
+
+  def close(self):
+    """Stops the thread; the data RNG is left as of the batches handed out."""
+    self._stop.set()
+    self._thread.join()
+    self._data_set.rng.set_state(self._state)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.close()
 
 
 def load_dataset(data_dir, hparams, inference_mode=False, seed=None,

@@ -223,6 +223,45 @@ def test_random_batch_is_without_replacement_and_seeded():
   assert not np.array_equal(batch(8)[1], x)
 
 
+def test_prefetcher_gives_random_batch_order_and_the_used_rng_state():
+  train = some_sketches(40, length=6, seed=3)
+
+  def loader():
+    return utils.DataLoader(train, batch_size=8, max_seq_length=10,
+                            random_scale_factor=0.1, augment_stroke_prob=0.2,
+                            rng=np.random.RandomState(11))
+
+  direct = loader()
+  expected, states = [], []
+  for _ in range(5):
+    expected.append(direct.random_batch())
+    states.append(direct.rng.get_state())
+  fetched = loader()
+  with utils.Prefetcher(fetched, depth=2) as batches:
+    for want, state in zip(expected[:3], states):
+      got = batches.next()
+      np.testing.assert_array_equal(got[1], want[1])
+      np.testing.assert_array_equal(got[2], want[2])
+      # the state after the batches used, though the thread has drawn more
+      np.testing.assert_array_equal(batches.get_state()[1], state[1])
+      assert batches.get_state()[2] == state[2]
+  # closing leaves the RNG where the used batches left it: the next batch drawn
+  # directly is the 4th, as a resumed run would see
+  np.testing.assert_array_equal(fetched.random_batch()[1], expected[3][1])
+
+
+def test_prefetcher_raises_the_workers_error_in_the_caller():
+  class Broken:
+    rng = np.random.RandomState(0)
+
+    def random_batch(self):
+      raise utils.SketchRNNError('bad batch')
+
+  with utils.Prefetcher(Broken()) as batches:
+    with pytest.raises(utils.SketchRNNError, match='bad batch'):
+      batches.next()
+
+
 # --- safe loading --------------------------------------------------------------
 
 
