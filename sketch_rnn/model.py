@@ -377,7 +377,7 @@ class Model(tf.Module):
     self.generator = (tf.random.Generator.from_seed(seed) if seed is not None
                       else tf.random.Generator.from_non_deterministic_state())
     dropout_args = dict(use_recurrent_dropout=hps.use_recurrent_dropout,
-                        dropout_keep_prob=hps.recurrent_dropout_prob)
+                        dropout_keep_prob=hps.recurrent_dropout_prob, dtype=self.dtype)
     z_size = hps.z_size
     if hps.conditional:
       self.enc_fw = rnn.make_cell(hps.enc_model, hps.enc_rnn_size, 5, rng,
@@ -482,7 +482,7 @@ class Model(tf.Module):
     mask = self._masks(cell, steps, batch, dropout)
     state = cell.unflat_state(initial_state)
     if hasattr(cell, 'run_sequence'):
-      outputs, state = cell.run_sequence(xt, state, const, mask, dtype=self.dtype)
+      outputs, state = cell.run_sequence(xt, state, const, mask)
     else:
       inputs = dict(x=cell.project(xt, const))
       if mask is not None:

@@ -281,8 +281,9 @@ class _Cell(tf.Module):
   (orthogonal per gate block), the input projection and the flat state."""
 
   def __init__(self, num_units, input_size, rng, scope,
-               use_recurrent_dropout=False, dropout_keep_prob=0.9):
+               use_recurrent_dropout=False, dropout_keep_prob=0.9, dtype=tf.float32):
     super().__init__(name=None)
+    self.dtype = dtype  # of the recurrent products (PRECISIONS)
     self.num_units = num_units
     self.input_size = input_size
     self.use_recurrent_dropout = use_recurrent_dropout
@@ -307,8 +308,15 @@ class _Cell(tf.Module):
     return tf.concat(state, axis=1)
 
   def prepare(self):
-    """Per-sequence work done before the loop (the hyper cell stacks weights)."""
-    return None
+    """Per-sequence work done before the loop: weights cast to the product dtype
+    once, not per step (the hyper cell also stacks its small products)."""
+    return dict(W_hh=tf.cast(self.W_hh, self.dtype))
+
+  def _mm(self, a, w):
+    """a @ w for a weight from prepare() (already in self.dtype); float32 out."""
+    if self.dtype == tf.float32:
+      return a @ w
+    return tf.cast(tf.cast(a, self.dtype) @ w, tf.float32)
 
 
 class LSTMCell(_Cell):
@@ -333,7 +341,7 @@ class LSTMCell(_Cell):
     return state[1]
 
   def run_sequence(self, x, state, const=None, drop_mask=None, steps=None,
-                   dtype=tf.float32):
+                   dtype=None):
     """All steps at once, with hand-written backprop through time.
 
     x [T, B, X] the input, const [B, C] input that is the same at every step
@@ -348,7 +356,7 @@ class LSTMCell(_Cell):
     else:
       const = const @ self.W_xh[width:] + self.bias
     return lstm_sequence(xs, const, state, tf.convert_to_tensor(self.W_hh), drop_mask,
-                         steps, dtype)
+                         steps, dtype or self.dtype)
 
   def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
     c, h = state
@@ -378,9 +386,10 @@ class LayerNormLSTMCell(_Cell):
   def output(self, state):
     return state[0]
 
-  def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
+  def step(self, xw, state, drop_mask=None, weights=None):
+    weights = weights or self.prepare()
     h, c = state
-    gates = layer_norm_all(xw + h @ self.W_hh, 4, self.num_units,
+    gates = layer_norm_all(xw + self._mm(h, weights['W_hh']), 4, self.num_units,
                            self.ln_all_gamma, self.ln_all_beta)
     new_c, o = lstm_update(gates, c, drop_mask)
     new_h = tf.tanh(layer_norm(new_c, self.ln_c_gamma, self.ln_c_beta)) * o
@@ -398,16 +407,17 @@ class HyperLSTMCell(_Cell):
   GATES = ('i', 'j', 'f', 'o')
 
   def __init__(self, num_units, input_size, rng, scope,
-               use_recurrent_dropout=False, dropout_keep_prob=0.9,
+               use_recurrent_dropout=False, dropout_keep_prob=0.9, dtype=tf.float32,
                hyper_num_units=256, hyper_embedding_size=32):
     super().__init__(num_units, input_size, rng, scope, use_recurrent_dropout,
-                     dropout_keep_prob)
+                     dropout_keep_prob, dtype)
     self.hyper_num_units = hyper_num_units
     self.hyper_embedding_size = hyper_embedding_size
     n4 = 4 * num_units
     self.bias = make_variable(scope + '/bias', np.zeros([n4]))
     self.hyper_cell = LayerNormLSTMCell(
-        hyper_num_units, input_size + num_units, rng, scope + '/LayerNormLSTMCell')
+        hyper_num_units, input_size + num_units, rng, scope + '/LayerNormLSTMCell',
+        dtype=dtype)
     emb = hyper_embedding_size
     init_gamma = 0.10  # recurrent batch norm init trick (arXiv:1603.09025)
     self.zw_w, self.zw_b, self.alpha_w, self.zb_w, self.beta_w = [], [], [], [], []
@@ -455,7 +465,10 @@ class HyperLSTMCell(_Cell):
         zw_b=tf.concat(self.zw_b, axis=0),  # [8 * emb]
         alpha_w=tf.stack(self.alpha_w),  # [8, emb, n]
         beta_w=tf.stack(self.beta_w),  # [4, emb, n]
-        W_hh_hyper_h=self.hyper_cell.W_xh[self.input_size:])
+        # h feeds both LSTMs: one [n, 4 hn + 4n] product per step, not two
+        hh_w=tf.cast(tf.concat([self.hyper_cell.W_xh[self.input_size:], self.W_hh],
+                               axis=1), self.dtype),
+        hyper=self.hyper_cell.prepare())
 
   def step(self, xw, state, drop_mask=None, weights=None):
     weights = weights or self.prepare()
@@ -463,15 +476,17 @@ class HyperLSTMCell(_Cell):
     h, hyper_h, c, hyper_c = state
     batch = tf.shape(h)[0]
     emb = self.hyper_embedding_size
+    hyper_hh, hh = tf.split(self._mm(h, weights['hh_w']),
+                            [4 * self.hyper_num_units, 4 * self.num_units], axis=1)
     hyper_out, (hyper_h, hyper_c) = self.hyper_cell.step(
-        hyper_xw + h @ weights['W_hh_hyper_h'], (hyper_h, hyper_c))
+        hyper_xw + hyper_hh, (hyper_h, hyper_c), weights=weights['hyper'])
     z = hyper_out @ weights['z_w']
     zw = tf.reshape(z[:, :8 * emb] + weights['zw_b'], [batch, 8, emb])
     zb = tf.reshape(z[:, 8 * emb:], [batch, 4, emb])
     alpha = tf.einsum('bke,ken->bkn', zw, weights['alpha_w'])  # [B, 8, n]
     beta = tf.einsum('bke,ken->bkn', zb, weights['beta_w'])  # [B, 4, n]
     xh = tf.reshape(main_xw, [batch, 4, self.num_units])
-    hh = tf.reshape(h @ self.W_hh, [batch, 4, self.num_units])
+    hh = tf.reshape(hh, [batch, 4, self.num_units])
     gates = alpha[:, :4] * xh + (alpha[:, 4:] * hh + beta)
     gates = tf.reshape(gates, [batch, 4 * self.num_units]) + self.bias
     gates = layer_norm_all(gates, 4, self.num_units,

@@ -186,8 +186,9 @@ def test_same_seed_same_run():
   assert len(set(first)) == 4  # it trains: the loss moves
 
 
-def test_xla_gives_the_same_numbers():
-  hps = tiny_hparams(dec_model='hyper', enc_model='layer_norm',
+@pytest.mark.parametrize('enc,dec', [('layer_norm', 'hyper'), ('lstm', 'lstm')])
+def test_xla_gives_the_same_numbers(enc, dec):
+  hps = tiny_hparams(dec_model=dec, enc_model=enc,
                      use_recurrent_dropout=False, scale=0.0)
   x, lengths = tiny_batch(hps)
   results = []
@@ -202,6 +203,34 @@ def test_xla_gives_the_same_numbers():
   np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
   for a, b in zip(results[0][1], results[1][1]):
     assert np.max(np.abs(a - b)) <= 1e-4 * np.max(np.abs(a)) + 1e-8
+
+
+@pytest.mark.parametrize('dec', ['lstm', 'hyper'])
+def test_bfloat16_products_stay_close_to_float32(dec):
+  hps = tiny_hparams(dec_model=dec, use_recurrent_dropout=False, scale=0.0,
+                     enc_rnn_size=32, dec_rnn_size=64)
+  x, lengths = tiny_batch(hps)
+  results = {}
+  for precision in ('float32', 'bfloat16'):
+    hps.precision = precision
+    model = sketch_rnn_model.Model(hps, seed=4)
+    cost, out, grads = tf.function(sketch_rnn_model.compute_gradients)(
+        model, x, lengths, 0.3)
+    assert all(v.dtype == tf.float32 for v in model.variables)  # weights stay f32
+    assert out['r_cost'].dtype == tf.float32 and grads[0].dtype == tf.float32
+    results[precision] = float(cost), [g.numpy() for g in grads]
+  (c32, g32), (c16, g16) = results['float32'], results['bfloat16']
+  assert c16 != c32  # the products did change precision
+  assert c16 == pytest.approx(c32, rel=2e-2)  # bf16 keeps ~3 significant digits
+  for a, b in zip(g32, g16):
+    assert np.max(np.abs(a - b)) <= 0.1 * np.max(np.abs(a)) + 1e-6
+
+
+def test_precision_is_validated():
+  hps = tiny_hparams()
+  with pytest.raises(sketch_rnn_model.UsageError, match='precision'):
+    hps.parse('precision=float16')
+    sketch_rnn_model.validate_hparams(hps)
 
 
 # --- optimiser and schedules ----------------------------------------------------------
