@@ -480,14 +480,16 @@ class HyperLSTMCell(_Cell):
                             [4 * self.hyper_num_units, 4 * self.num_units], axis=1)
     hyper_out, (hyper_h, hyper_c) = self.hyper_cell.step(
         hyper_xw + hyper_hh, (hyper_h, hyper_c), weights=weights['hyper'])
-    z = hyper_out @ weights['z_w']
-    zw = tf.reshape(z[:, :8 * emb] + weights['zw_b'], [batch, 8, emb])
-    zb = tf.reshape(z[:, 8 * emb:], [batch, 4, emb])
-    alpha = tf.einsum('bke,ken->bkn', zw, weights['alpha_w'])  # [B, 8, n]
+    # tf.split, not slicing: a slice's gradient zero-fills the whole input per step
+    zw, zb = tf.split(hyper_out @ weights['z_w'], [8 * emb, 4 * emb], axis=1)
+    zw = tf.reshape(zw + weights['zw_b'], [batch, 8, emb])
+    zb = tf.reshape(zb, [batch, 4, emb])
+    alpha_x, alpha_h = tf.split(
+        tf.einsum('bke,ken->bkn', zw, weights['alpha_w']), 2, axis=1)  # [B, 4, n]
     beta = tf.einsum('bke,ken->bkn', zb, weights['beta_w'])  # [B, 4, n]
     xh = tf.reshape(main_xw, [batch, 4, self.num_units])
     hh = tf.reshape(hh, [batch, 4, self.num_units])
-    gates = alpha[:, :4] * xh + (alpha[:, 4:] * hh + beta)
+    gates = alpha_x * xh + (alpha_h * hh + beta)
     gates = tf.reshape(gates, [batch, 4 * self.num_units]) + self.bias
     gates = layer_norm_all(gates, 4, self.num_units,
                            self.ln_all_gamma, self.ln_all_beta)
