@@ -130,6 +130,31 @@ def matmul(a, b, dtype=tf.float32, **kwargs):
                  tf.float32)
 
 
+def recurrent_weight(w, dtype):
+  """(w, w^T) in the product dtype, made once per sequence for recurrent_product."""
+  w = tf.cast(w, dtype)
+  return w, tf.transpose(w)
+
+
+@tf.custom_gradient
+def recurrent_product(a, w, w_t):
+  """a @ w (float32 out) for a step inside a loop that autodiff runs backwards.
+
+  Its gradient for a is d @ w_t with w_t = w^T made before the loop: the plain
+  gradient, d @ w with transpose_b, runs ~2.3x slower in oneDNN (measured).
+  """
+  dtype = w.dtype
+  a_in = a if dtype == tf.float32 else tf.cast(a, dtype)
+  out = tf.cast(a_in @ w, tf.float32)
+
+  def grad(d):
+    d_in = d if dtype == tf.float32 else tf.cast(d, dtype)
+    return (tf.cast(d_in @ w_t, tf.float32),
+            tf.matmul(a_in, d_in, transpose_a=True), None)
+
+  return out, grad
+
+
 def _lstm_sequence(has_mask, dtype, padded):
   """The LSTM over all steps with backprop through time written out by hand.
 
@@ -309,14 +334,12 @@ class _Cell(tf.Module):
 
   def prepare(self):
     """Per-sequence work done before the loop: weights cast to the product dtype
-    once, not per step (the hyper cell also stacks its small products)."""
-    return dict(W_hh=tf.cast(self.W_hh, self.dtype))
+    and transposed once, not per step (the hyper cell also stacks products)."""
+    return dict(W_hh=recurrent_weight(self.W_hh, self.dtype))
 
   def _mm(self, a, w):
-    """a @ w for a weight from prepare() (already in self.dtype); float32 out."""
-    if self.dtype == tf.float32:
-      return a @ w
-    return tf.cast(tf.cast(a, self.dtype) @ w, tf.float32)
+    """a @ w for a weight from prepare(); float32 out."""
+    return recurrent_product(a, *w)
 
 
 class LSTMCell(_Cell):
@@ -466,8 +489,8 @@ class HyperLSTMCell(_Cell):
         alpha_w=tf.stack(self.alpha_w),  # [8, emb, n]
         beta_w=tf.stack(self.beta_w),  # [4, emb, n]
         # h feeds both LSTMs: one [n, 4 hn + 4n] product per step, not two
-        hh_w=tf.cast(tf.concat([self.hyper_cell.W_xh[self.input_size:], self.W_hh],
-                               axis=1), self.dtype),
+        hh_w=recurrent_weight(tf.concat(
+            [self.hyper_cell.W_xh[self.input_size:], self.W_hh], axis=1), self.dtype),
         hyper=self.hyper_cell.prepare())
 
   def step(self, xw, state, drop_mask=None, weights=None):
