@@ -14,19 +14,27 @@
 # limitations under the License.
 """Training-step speed: seconds per step against the machine's own ceiling.
 
-  python scripts/benchmark.py                       # the four configurations, 1 and all threads
+  python scripts/benchmark.py                       # every configuration, 1 and all threads
   python scripts/benchmark.py --configs=lstm512 --threads=2 --steps=20 --json=bench.json
   python scripts/benchmark.py --hparams="dec_model=hyper,dec_rnn_size=256"
 
 Each configuration and thread count runs in its own process (thread pools are fixed
 when TensorFlow starts, and the peak memory is then that configuration's), on
-batches of 100 full-length (250 point) sketches: aaron_sheep from ../shared when it
-is there, else random strokes of the same shape. Per configuration it prints the
-median seconds per training step after warm-up, sketches per second, the time to
-the first step (tracing included), the peak resident memory, the FLOPs of the
-step's matrix products (forward, and backward at twice that), the ceiling (the
-median rate of the step's dominant product, the decoder's h @ W_hh, measured in the
-same process) and the efficiency = (FLOPs / ceiling) / step time.
+batches of 100 sketches: aaron_sheep from ../shared when it is there (250 points at
+most), else random strokes of that shape. Per configuration it prints the median
+seconds per training step after warm-up, sketches per second, the time to the first
+step (tracing included), the peak resident memory, the step's matrix-product FLOPs,
+the ceiling and the efficiency = (FLOPs / ceiling) / step time.
+
+FLOPs are the model's, counted as Magenta writes its products ([x, z, h] @ W at
+every decoder step; backward twice the forward), whatever this code does to skip
+some (it multiplies z once per sketch): efficiency is then comparable with any
+implementation's. `executed_gflop` in the JSON counts what this code multiplies.
+The ceiling is the median rate of the step's dominant product (the decoder's
+[B, 645] x [645, 2048] for lstm512) in the step's precision, timed in a short
+burst after every timed step, so that a machine whose speed drifts (shared
+cloud cores do) moves both alike; efficiency is the median of the per-step ratios.
+On a GPU the same code runs unchanged.
 """
 
 import argparse
@@ -41,21 +49,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SHARED_DATA = os.path.join(os.path.dirname(REPO), 'shared', 'datasets')
 
+_LSTM512 = 'dec_rnn_size=512,enc_rnn_size=256,z_size=128'
 CONFIGS = {
-    'lstm512': 'dec_rnn_size=512,enc_rnn_size=256,z_size=128',
-    'layer_norm512': 'dec_model=layer_norm,dec_rnn_size=512,enc_rnn_size=256,z_size=128',
-    'hyper512': 'dec_model=hyper,dec_rnn_size=512,enc_rnn_size=256,z_size=128',
+    'lstm512': _LSTM512,
+    'layer_norm512': 'dec_model=layer_norm,' + _LSTM512,
+    'hyper512': 'dec_model=hyper,' + _LSTM512,
     'small': 'dec_rnn_size=128,enc_rnn_size=64,z_size=32',
+    'lstm512_bf16': _LSTM512 + ',precision=bfloat16',
 }
-# Magenta's TF1 code on TensorFlow 2.21, this machine class, seconds per step
-# (issue "Speed", measured with batch 100 on aaron_sheep): {threads: seconds}.
+# Magenta's TF1 code (float32) on TensorFlow 2.21, this machine class, seconds per
+# step (issue "Speed", batch 100 on aaron_sheep): {threads: seconds}.
 MAGENTA = {'lstm512': {1: 4.2, 2: 3.14}, 'layer_norm512': {1: 4.7},
-           'hyper512': {1: 8.2, 2: 6.02}, 'small': {1: 0.6, 2: 0.39}}
+           'hyper512': {1: 8.2, 2: 6.02}, 'small': {1: 0.6, 2: 0.39},
+           'lstm512_bf16': {1: 4.2, 2: 3.14}}
 
 
 def cell_flops(kind, units, x_size, batch):
-  """Multiply-adds x 2 of one cell step's matrix products, as this project runs them
-  (the per-step input share only: z's share is once per sequence)."""
+  """2 x multiply-adds of one cell step's matrix products, input x_size wide."""
   n4 = 4 * units
   flops = 2 * batch * (x_size + units) * n4
   if kind == 'hyper':
@@ -66,17 +76,44 @@ def cell_flops(kind, units, x_size, batch):
   return flops
 
 
-def step_flops(hps, steps):
-  """Forward FLOPs of the step's matrix products; backward is twice that."""
+def step_flops(hps, steps, executed=False):
+  """Forward FLOPs of the step's matrix products; backward is twice that.
+
+  executed=False: the model's count, as Magenta multiplies ([x, z, h] @ W every
+  decoder step). executed=True: what this code multiplies (z once per sketch).
+  """
   b = hps.batch_size
   enc = 2 * steps * cell_flops(hps.enc_model, hps.enc_rnn_size, 5, b)
   enc += 2 * 2 * b * 2 * hps.enc_rnn_size * hps.z_size  # mu, presig
   state = 2 * hps.dec_rnn_size + (512 if hps.dec_model == 'hyper' else 0)
-  dec = steps * cell_flops(hps.dec_model, hps.dec_rnn_size, 5, b)
-  dec += 2 * b * hps.z_size * (4 * hps.dec_rnn_size + state)  # z's share, init
+  z_per_step = 0 if executed or not hps.conditional else hps.z_size
+  dec = steps * cell_flops(hps.dec_model, hps.dec_rnn_size, 5 + z_per_step, b)
+  dec += 2 * b * hps.z_size * state  # the initial state
+  if executed:
+    dec += 2 * b * hps.z_size * 4 * hps.dec_rnn_size  # z's share, once
   out = 2 * b * steps * hps.dec_rnn_size * (3 + 6 * hps.num_mixture)
   return dict(encoder=enc, decoder=dec, output=out, forward=enc + dec + out,
               total=3 * (enc + dec + out))
+
+
+def _batches(hps, np, utils):
+  """Four training batches and their name: aaron_sheep, or random strokes."""
+  if os.path.exists(os.path.join(SHARED_DATA, 'aaron_sheep.npz')):
+    train_set = utils.load_dataset(SHARED_DATA, hps, seed=0)[0]
+    hps.max_seq_len = train_set.max_seq_length
+    return [train_set.random_batch()[1:] for _ in range(4)], 'aaron_sheep'
+  rng = np.random.RandomState(0)
+  hps.max_seq_len = 250
+  batches = []
+  for _ in range(4):
+    x = np.zeros((hps.batch_size, 251, 5), np.float32)
+    x[:, 0, 2] = 1
+    x[:, 1:, 0:2] = rng.normal(size=(hps.batch_size, 250, 2))
+    x[:, 1:, 2] = 1
+    x[:, 1:, 2][rng.rand(hps.batch_size, 250) < 0.1] = 0
+    x[:, 1:, 3] = 1 - x[:, 1:, 2]
+    batches.append((x, np.full(hps.batch_size, 250, np.int32)))
+  return batches, 'random'
 
 
 def run_one(name, hparams, threads, num_steps, warmup):
@@ -87,27 +124,11 @@ def run_one(name, hparams, threads, num_steps, warmup):
   import numpy as np  # pylint: disable=g-import-not-at-top
   sys.path.insert(0, REPO)
   from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import rnn  # pylint: disable=g-import-not-at-top
   from sketch_rnn import utils  # pylint: disable=g-import-not-at-top
 
   hps = sketch_rnn_model.get_default_hparams().parse(hparams)
-  data = 'random'
-  if os.path.exists(os.path.join(SHARED_DATA, 'aaron_sheep.npz')):
-    train_set = utils.load_dataset(SHARED_DATA, hps, seed=0)[0]
-    hps.max_seq_len = train_set.max_seq_length
-    batches = [train_set.random_batch()[1:] for _ in range(4)]
-    data = 'aaron_sheep'
-  else:
-    rng = np.random.RandomState(0)
-    hps.max_seq_len = 250
-    batches = []
-    for _ in range(4):
-      x = np.zeros((hps.batch_size, 251, 5), np.float32)
-      x[:, 0, 2] = 1
-      x[:, 1:, 0:2] = rng.normal(size=(hps.batch_size, 250, 2))
-      x[:, 1:, 2] = 1
-      x[:, 1:, 2][rng.rand(hps.batch_size, 250) < 0.1] = 0
-      x[:, 1:, 3] = 1 - x[:, 1:, 2]
-      batches.append((x, np.full(hps.batch_size, 250, np.int32)))
+  batches, data = _batches(hps, np, utils)
   steps = hps.max_seq_len
 
   start = time.perf_counter()
@@ -122,39 +143,47 @@ def run_one(name, hparams, threads, num_steps, warmup):
 
   one(0)
   first = time.perf_counter() - start
+
+  # The ceiling: the decoder's recurrent product as Magenta runs it, [x, z, h] @ W,
+  # in the step's precision; a burst of `reps` chained products (~10% of a step).
+  width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size
+  dtype = rnn.PRECISIONS[hps.precision]
+  a = tf.cast(tf.random.normal([hps.batch_size, width]), dtype)
+  w = tf.cast(tf.random.normal([width, 4 * hps.dec_rnn_size]), dtype)
+  product_flops = 2 * hps.batch_size * width * 4 * hps.dec_rnn_size
+  reps = 25
+  burst = tf.function(lambda a, w: tf.foldl(
+      lambda acc, _: acc + tf.cast(tf.matmul(a, w)[0, 0], tf.float32),
+      tf.range(reps), initializer=0.0))
+  float(burst(a, w))
+
+  def rate():
+    t = time.perf_counter()
+    float(burst(a, w))
+    return reps * product_flops / (time.perf_counter() - t)
+
   for i in range(warmup):
     one(i + 1)
-  times = []
+  flops = step_flops(hps, steps)
+  times, ceilings = [], []
   for i in range(num_steps):
     t = time.perf_counter()
     one(i)
     times.append(time.perf_counter() - t)
+    ceilings.append(rate())
   median = float(np.median(times))
-
-  # The ceiling: the decoder's recurrent product, the largest one repeated per step.
-  a = tf.random.normal([hps.batch_size, hps.dec_rnn_size])
-  w = tf.random.normal([hps.dec_rnn_size, 4 * hps.dec_rnn_size])
-  reps = 50
-  matmul = tf.function(lambda a, w: tf.reduce_sum(
-      tf.foldl(lambda acc, _: acc + tf.matmul(a, w)[0, 0], tf.range(reps),
-               initializer=0.0)))
-  matmul(a, w)
-  rates = []
-  for _ in range(7):
-    t = time.perf_counter()
-    float(matmul(a, w))
-    rates.append(reps * 2 * hps.batch_size * hps.dec_rnn_size * 4 * hps.dec_rnn_size /
-                 (time.perf_counter() - t))
-  ceiling = float(np.median(rates))
-  flops = step_flops(hps, steps)
+  efficiency = float(np.median([flops['total'] / c / t
+                                for c, t in zip(ceilings, times)]))
   result = dict(
       config=name, hparams=hparams, threads=threads, data=data,
-      seq_len=steps, batch_size=hps.batch_size, steps_timed=num_steps,
-      median_step_s=median, sketches_per_s=hps.batch_size / median,
-      first_step_s=first, peak_rss_mb=resource.getrusage(
-          resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-      gflop_per_step=flops['total'] / 1e9, ceiling_gflops=ceiling / 1e9,
-      efficiency=(flops['total'] / ceiling) / median,
+      precision=hps.precision, seq_len=steps, batch_size=hps.batch_size,
+      steps_timed=num_steps, median_step_s=median,
+      sketches_per_s=hps.batch_size / median, first_step_s=first,
+      peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+      gflop_per_step=flops['total'] / 1e9,
+      executed_gflop=step_flops(hps, steps, executed=True)['total'] / 1e9,
+      ceiling_gflops=float(np.median(ceilings)) / 1e9, efficiency=efficiency,
+      step_times_s=times, ceilings_gflops=[c / 1e9 for c in ceilings],
       device='GPU' if tf.config.list_physical_devices('GPU') else 'CPU')
   magenta = MAGENTA.get(name, {}).get(threads)
   if magenta and result['device'] == 'CPU':
@@ -171,7 +200,7 @@ def main():
   parser.add_argument('--threads', default='1,%d' % os.cpu_count(),
                       help='comma-separated thread counts')
   parser.add_argument('--steps', type=int, default=20, help='timed steps (median)')
-  parser.add_argument('--warmup', type=int, default=2)
+  parser.add_argument('--warmup', type=int, default=3)
   parser.add_argument('--json', default=None, help='also write the results here')
   parser.add_argument('--_one', default=None, help=argparse.SUPPRESS)
   args = parser.parse_args()

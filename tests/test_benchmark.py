@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from sketch_rnn.model import get_default_hparams
@@ -18,15 +19,19 @@ import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
 def test_flops_of_the_default_lstm_step():
   hps = get_default_hparams()
   flops = benchmark.step_flops(hps, 250)
-  # Hand count: encoder 2 directions x 250 steps x 2*100*(5+256)*1024; decoder
-  # 250 x 2*100*(5+512)*2048 plus z's share and the initial state once; the output
-  # layer 2*100*250*512*123; backward twice the forward.
+  # Hand count, Magenta's products: encoder 2 directions x 250 steps x
+  # 2*100*(5+256)*1024 and mu, presig; decoder 250 x 2*100*(5+128+512)*2048 and the
+  # initial state; the output layer 2*100*250*512*123; backward twice the forward.
   enc = 2 * 250 * 2 * 100 * 261 * 1024 + 2 * 2 * 100 * 512 * 128
-  dec = 250 * 2 * 100 * 517 * 2048 + 2 * 100 * 128 * (2048 + 1024)
+  dec = 250 * 2 * 100 * 645 * 2048 + 2 * 100 * 128 * 1024
   out = 2 * 100 * 250 * 512 * 123
   assert flops['forward'] == enc + dec + out
   assert flops['total'] == 3 * (enc + dec + out)
-  assert 230e9 < flops['total'] < 290e9  # Magenta's [x, z, h] products: 288e9
+  assert flops['total'] == pytest.approx(288e9, rel=0.01)  # the figure
+  # What this code multiplies: z's share once per sketch, not per step.
+  executed = benchmark.step_flops(hps, 250, executed=True)
+  dec_run = 250 * 2 * 100 * 517 * 2048 + 2 * 100 * 128 * (1024 + 2048)
+  assert executed['forward'] == enc + dec_run + out
 
 
 def test_benchmark_prints_every_field(tmp_path):
@@ -45,5 +50,10 @@ def test_benchmark_prints_every_field(tmp_path):
               'gflop_per_step', 'ceiling_gflops', 'efficiency'):
     assert r[key] > 0, key
   assert r['sketches_per_s'] == pytest.approx(4 / r['median_step_s'])
-  assert r['efficiency'] == pytest.approx(
-      r['gflop_per_step'] / r['ceiling_gflops'] / r['median_step_s'])
+  assert len(r['step_times_s']) == len(r['ceilings_gflops']) == 2
+  assert r['median_step_s'] == pytest.approx(np.median(r['step_times_s']))
+  assert r['ceiling_gflops'] == pytest.approx(np.median(r['ceilings_gflops']))
+  assert r['efficiency'] == pytest.approx(np.median(
+      [r['gflop_per_step'] / c / t
+       for c, t in zip(r['ceilings_gflops'], r['step_times_s'])]))
+  assert 0 < r['executed_gflop'] < r['gflop_per_step']
