@@ -25,20 +25,22 @@ MAGENTA_DEFAULTS = {
     'random_scale_factor': 0.15, 'augment_stroke_prob': 0.10,
     'conditional': True, 'is_training': True, 'scale': 1.0,
 }
+# This fork's hyperparameters beyond Magenta's table and `scale`, after them.
+DEFAULTS = dict(MAGENTA_DEFAULTS, precision='float32')
 
 
-def test_defaults_are_magentas_plus_scale():
+def test_defaults_are_magentas_plus_scale_and_precision():
   values = get_default_hparams().values()
-  assert values == MAGENTA_DEFAULTS
-  assert list(values) == list(MAGENTA_DEFAULTS)  # Magenta's order
-  assert len(values) == 30
+  assert values == DEFAULTS
+  assert list(values) == list(DEFAULTS)  # Magenta's order, then this fork's
+  assert len(values) == 31
   for name, value in values.items():
-    assert type(value) is type(MAGENTA_DEFAULTS[name]), name
+    assert type(value) is type(DEFAULTS[name]), name
 
 
 def test_seed_string_parses_exactly():
   hps = get_default_hparams().parse(SEED_STRING)
-  expected = dict(MAGENTA_DEFAULTS)
+  expected = dict(DEFAULTS)
   expected.update(
       data_set=['apple.npz', 'donut.npz', 'bus.npz', 'table.npz',
                 'calculator.npz', 'power_outlet.npz'],
@@ -129,8 +131,8 @@ def test_json_round_trip_and_copy():
 
 def test_json_of_magenta_fixture_loads(tmp_path):
   # Magenta's json.dump(hps.values()) output, bools as true/false.
-  text = json.dumps(MAGENTA_DEFAULTS)
-  assert get_default_hparams().parse_json(text).values() == MAGENTA_DEFAULTS
+  text = json.dumps(MAGENTA_DEFAULTS)  # no `precision`: its default stays
+  assert get_default_hparams().parse_json(text).values() == DEFAULTS
 
 
 def test_magenta_key_only_json_is_refused_clearly():
