@@ -423,16 +423,23 @@ class Model(tf.Module):
     # The backward RNN reads each sketch reversed within its own length.
     xt_rev = tf.reverse_sequence(xt, lengths, seq_axis=0, batch_axis=1)
     fw, bw = self.enc_fw, self.enc_bw
-    inputs = dict(fw=fw.project(xt), bw=bw.project(xt_rev))
     masks = dict(fw=self._masks(fw, steps, batch, dropout),
                  bw=self._masks(bw, steps, batch, dropout))
-    inputs.update({'mask_' + k: m for k, m in masks.items() if m is not None})
     if type(fw) is rnn.LSTMCell:  # pylint: disable=unidiomatic-typecheck
-      h_fw, h_bw = rnn.bidirectional_final_h(
-          fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype)
-      last_h = tf.concat([h_fw, h_bw], axis=1)
-      return (rnn.matmul(last_h, self.mu_w, self.dtype) + self.mu_b,
-              rnn.matmul(last_h, self.presig_w, self.dtype) + self.presig_b)
+      last_h = tf.concat(rnn.bidirectional_final_h(
+          fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype), axis=1)
+    else:
+      last_h = self._encode_autodiff(xt, xt_rev, lengths, masks)
+    mu = rnn.matmul(last_h, self.mu_w, self.dtype) + self.mu_b
+    presig = rnn.matmul(last_h, self.presig_w, self.dtype) + self.presig_b
+    return mu, presig
+
+  def _encode_autodiff(self, xt, xt_rev, lengths, masks):
+    """The two last h of the layer_norm / hyper encoder: one masked loop."""
+    fw, bw = self.enc_fw, self.enc_bw
+    batch = tf.shape(xt)[1]
+    inputs = dict(fw=fw.project(xt), bw=bw.project(xt_rev))
+    inputs.update({'mask_' + k: m for k, m in masks.items() if m is not None})
     weights = dict(fw=fw.prepare(), bw=bw.prepare())
 
     def step(x_t, state):
@@ -445,10 +452,7 @@ class Model(tf.Module):
     _, (fw_state, bw_state) = rnn.run(step, inputs, state, lengths=lengths,
                                       num_steps=tf.reduce_max(lengths),
                                       collect=False)
-    last_h = tf.concat([fw.output(fw_state), bw.output(bw_state)], axis=1)
-    mu = last_h @ self.mu_w + self.mu_b
-    presig = last_h @ self.presig_w + self.presig_b
-    return mu, presig
+    return tf.concat([fw.output(fw_state), bw.output(bw_state)], axis=1)
 
   def reparameterize(self, mu, presig, eps=None):
     """z = mu + sigma * eps with eps ~ N(0, scale^2): this fork's `scale`."""

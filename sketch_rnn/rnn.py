@@ -170,11 +170,6 @@ def _lstm_sequence(has_mask, dtype, padded):
   outputs stop there.
   """
 
-  def mm(a, b):  # b is already in dtype
-    if dtype == tf.float32:
-      return a @ b
-    return tf.cast(tf.cast(a, dtype) @ b, tf.float32)
-
   @tf.custom_gradient
   def sequence(xs, const, c0, h0, w_hh, mask, steps):
     w = tf.cast(w_hh, dtype)
@@ -184,7 +179,7 @@ def _lstm_sequence(has_mask, dtype, padded):
         'h', 'c_prev', 'i', 'g', 'f', 'o', 'tc')
 
     def body(t, c, h, tas):
-      gates = xs[t] + const + mm(h, w)
+      gates = xs[t] + const + matmul(h, w, dtype)
       i, j, f, o = tf.split(gates, 4, axis=-1)
       i, g = tf.sigmoid(i), tf.tanh(j)
       f, o = tf.sigmoid(f + FORGET_BIAS), tf.sigmoid(o)
@@ -220,7 +215,7 @@ def _lstm_sequence(has_mask, dtype, padded):
         d_f = sigmoid_grad(y=a['f'], dy=dc * a['c_prev'])
         d_o = sigmoid_grad(y=a['o'], dy=dh * a['tc'])
         dg = tf.concat([d_i, d_j, d_f, d_o], axis=-1)
-        return (t - 1, mm(dg, w_t), dc * a['f'], d_const + dg,
+        return (t - 1, matmul(dg, w_t, dtype), dc * a['f'], d_const + dg,
                 dgates.write(t, dg))
 
       _, dh0, dc0, d_const, dgates = tf.while_loop(
