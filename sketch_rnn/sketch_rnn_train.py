@@ -185,10 +185,10 @@ def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
 def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_weight,
                 valid_set, test_set, batches, start_step, best_valid_cost,
                 num_samples, max_nonfinite_steps, signals):
-  """The steps of train(), on batches from a utils.Prefetcher."""
+  """The steps of train(), on batches from a utils.Prefetcher, which also stands
+  for the data RNG in checkpoints (its get_state: as of the batches used)."""
   saved_step = start_step if run.manager.latest_checkpoint else None
   nonfinite = 0
-  data_rng = batches  # its get_state(): the data RNG as of the batches used
   start = time.time()
   run_start, run_start_step = start, start_step
   step = start_step
@@ -199,7 +199,7 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
         logging.info('received %s: nothing new since %s; exiting.', name,
                      run.manager.latest_checkpoint)
       else:
-        path = run.save(step, best_valid_cost, data_rng)
+        path = run.save(step, best_valid_cost, batches)
         logging.info('received %s: saved %s at step %d; exiting (continue with '
                      '--resume_training).', name, path, step)
       writer.flush()
@@ -256,7 +256,7 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
 
       if valid_cost < best_valid_cost:
         best_valid_cost = valid_cost
-        path = run.save(train_step, best_valid_cost, data_rng)
+        path = run.save(train_step, best_valid_cost, batches)
         saved_step = train_step
         logging.info('saving model %s.', path)
         end = time.time()
@@ -280,7 +280,7 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
   # Magenta stops without saving; we keep the last steps too, so that nothing
   # trained is lost and a longer run can resume from here.
   if saved_step != step:
-    path = run.save(step, best_valid_cost, data_rng)
+    path = run.save(step, best_valid_cost, batches)
     logging.info('saving final model %s.', path)
   return step
 
