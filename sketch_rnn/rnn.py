@@ -89,21 +89,36 @@ def super_linear(name, input_size, output_size, rng, init_w='ortho',
 # ---------------------------------------------------------------------------
 
 
-def layer_norm_all(h, num_blocks, num_units, gamma, beta):
+def layer_norm_parts(x, blocks, gamma, beta):
+  """Magenta's layer norm of each of `blocks` equal blocks of x [B, blocks * n]
+  over its own units, then gamma, beta. Returns (y, xhat, rstd [B, blocks, 1]):
+  the normalised x and 1 / std are what the hand-written backward reads."""
+  shape = tf.shape(x)
+  xb = tf.reshape(x, [shape[0], blocks, -1])
+  xc = xb - tf.reduce_mean(xb, axis=2, keepdims=True)
+  rstd = tf.math.rsqrt(tf.reduce_mean(tf.square(xc), axis=2, keepdims=True)
+                       + LN_EPSILON)
+  xhat = tf.reshape(xc * rstd, shape)
+  return gamma * xhat + beta, xhat, rstd
+
+
+def layer_norm_grad(dy, xhat, rstd, gamma, blocks):
+  """The gradient for x of layer_norm_parts(x, blocks, gamma, ...)[0], given dy."""
+  shape = tf.shape(dy)
+  g = tf.reshape(dy * gamma, [shape[0], blocks, -1])
+  xb = tf.reshape(xhat, [shape[0], blocks, -1])
+  dx = rstd * (g - tf.reduce_mean(g, axis=2, keepdims=True)
+               - xb * tf.reduce_mean(g * xb, axis=2, keepdims=True))
+  return tf.reshape(dx, shape)
+
+
+def layer_norm_all(h, num_blocks, gamma, beta):
   """Normalises each of num_blocks gate blocks over its own units, then gamma, beta."""
-  shape = tf.shape(h)
-  h = tf.reshape(h, [shape[0], num_blocks, num_units])
-  mean = tf.reduce_mean(h, axis=2, keepdims=True)
-  var = tf.reduce_mean(tf.square(h - mean), axis=2, keepdims=True)
-  h = (h - mean) * tf.math.rsqrt(var + LN_EPSILON)
-  return gamma * tf.reshape(h, shape) + beta
+  return layer_norm_parts(h, num_blocks, gamma, beta)[0]
 
 
 def layer_norm(x, gamma, beta):
-  mean = tf.reduce_mean(x, axis=1, keepdims=True)
-  x_shifted = x - mean
-  var = tf.reduce_mean(tf.square(x_shifted), axis=1, keepdims=True)
-  return gamma * x_shifted * tf.math.rsqrt(var + LN_EPSILON) + beta
+  return layer_norm_parts(x, 1, gamma, beta)[0]
 
 
 def lstm_update(gates, c, drop_mask):
@@ -279,10 +294,265 @@ def bidirectional_final_h(fw, bw, x, x_rev, lengths, masks=(None, None),
   index = tf.stack([tf.maximum(lengths - 1, 0), tf.range(batch)], axis=1)
   finals = []
   for cell, inputs, mask in ((fw, x, masks[0]), (bw, x_rev, masks[1])):
-    zero = tf.zeros([batch, cell.num_units])
-    hs, _ = cell.run_sequence(inputs, (zero, zero), None, mask, steps, dtype)
+    zero = cell.unflat_state(tf.zeros([batch, cell.state_size]))
+    hs, _ = cell.run_sequence(inputs, zero, None, mask, steps, dtype)
     finals.append(tf.where((lengths > 0)[:, None], tf.gather_nd(hs, index), 0.0))
   return tuple(finals)
+
+
+# ---------------------------------------------------------------------------
+# Hand-written backprop through time for the layer-norm and hyper cells
+# ---------------------------------------------------------------------------
+
+_LN_SAVED = ('c_prev', 'i', 'g', 'f', 'o', 'xhat', 'rstd', 'xhat_c', 'rstd_c', 'tc')
+
+
+def _ln_lstm_forward(a, c, mask, ln):
+  """A LayerNormLSTM step from its gate pre-activations a [B, 4n]:
+  (h, c, what its backward reads). ln = (gamma_all, beta_all, gamma_c, beta_c)."""
+  y, xhat, rstd = layer_norm_parts(a, 4, ln[0], ln[1])
+  i, j, f, o = tf.split(y, 4, axis=-1)
+  i, g = tf.sigmoid(i), tf.tanh(j)
+  f, o = tf.sigmoid(f + FORGET_BIAS), tf.sigmoid(o)
+  saved = dict(c_prev=c, i=i, g=g, f=f, o=o, xhat=xhat, rstd=rstd)
+  if mask is not None:
+    g = saved['gm'] = g * mask  # recurrent dropout on the candidate
+  c = c * f + i * g
+  yc, saved['xhat_c'], saved['rstd_c'] = layer_norm_parts(c, 1, ln[2], ln[3])
+  tc = saved['tc'] = tf.tanh(yc)
+  return tc * o, c, saved
+
+
+def _ln_lstm_backward(dh, dc, s, mask, ln, acc):
+  """The step's backward from dh, dc and its saved values s: (da, dc_prev, acc).
+
+  acc: the layer norms' (gamma_all, beta_all, gamma_c, beta_c) gradients so far,
+  per batch row ([B, 4n] twice, [B, n] twice); this step's are added.
+  """
+  sigmoid_grad, tanh_grad = tf.raw_ops.SigmoidGrad, tf.raw_ops.TanhGrad
+  d_o = sigmoid_grad(y=s['o'], dy=dh * s['tc'])
+  d_yc = tanh_grad(y=s['tc'], dy=dh * s['o'])
+  dc = dc + layer_norm_grad(d_yc, s['xhat_c'], s['rstd_c'], ln[2], 1)
+  d_i = sigmoid_grad(y=s['i'], dy=dc * s.get('gm', s['g']))
+  d_j = tanh_grad(y=s['g'], dy=dc * s['i'])
+  if mask is not None:
+    d_j *= mask
+  d_f = sigmoid_grad(y=s['f'], dy=dc * s['c_prev'])
+  dy = tf.concat([d_i, d_j, d_f, d_o], axis=-1)
+  da = layer_norm_grad(dy, s['xhat'], s['rstd'], ln[0], 4)
+  acc = (acc[0] + dy * s['xhat'], acc[1] + dy, acc[2] + d_yc * s['xhat_c'],
+         acc[3] + d_yc)
+  return da, dc * s['f'], acc
+
+
+def _arrays(names, steps, **kwargs):
+  return {k: tf.TensorArray(tf.float32, size=steps, **kwargs) for k in names}
+
+
+def _ln_zeros(n, batch):
+  zero_4n, zero_n = tf.zeros([batch, 4 * n]), tf.zeros([batch, n])
+  return (zero_4n, zero_4n, zero_n, zero_n)
+
+
+def _row_sums(acc):
+  return tuple(tf.reduce_sum(a, axis=0) for a in acc)
+
+
+def _ln_sequence(has_mask, dtype, padded):
+  """The LayerNormLSTM over all steps, backprop through time by hand.
+
+  Gates xs[t] + const + h @ w_hh, as _lstm_sequence; the layer norms' backward is
+  written out (layer_norm_grad) and their gamma/beta gradients summed in the loop.
+  """
+  names = ('h',) + _LN_SAVED + (('gm',) if has_mask else ())
+
+  @tf.custom_gradient
+  def sequence(xs, const, h0, c0, w_hh, mask, steps, *ln):
+    w = tf.cast(w_hh, dtype)
+    n = h0.shape[-1]
+
+    def body(t, h, c, tas):
+      a = xs[t] + const + matmul(h, w, dtype)
+      h, c, saved = _ln_lstm_forward(a, c, mask[t] if has_mask else None, ln)
+      saved['h'] = h
+      return t + 1, h, c, {k: tas[k].write(t, saved[k]) for k in names}
+
+    _, h, c, tas = tf.while_loop(
+        lambda t, *_: t < steps, body,
+        (tf.constant(0), h0, c0, _arrays(names, steps, clear_after_read=False)),
+        maximum_iterations=steps)
+    hs = tas['h'].stack()
+
+    def grad(d_hs, d_h, d_c):
+      d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
+      dh = tf.zeros_like(h0) if d_h is None else d_h
+      dc = tf.zeros_like(c0) if d_c is None else d_c
+      w_t = tf.linalg.matrix_transpose(w)
+      batch = tf.shape(h0)[0]
+
+      def back(t, dh, dc, d_const, acc, d_as):
+        s = {k: tas[k].read(t) for k in names if k != 'h'}
+        da, dc, acc = _ln_lstm_backward(d_hs[t] + dh, dc, s,
+                                        mask[t] if has_mask else None, ln, acc)
+        return (t - 1, matmul(da, w_t, dtype), dc, d_const + da, acc,
+                d_as.write(t, da))
+
+      _, dh0, dc0, d_const, acc, d_as = tf.while_loop(
+          lambda t, *_: t >= 0, back,
+          (steps - 1, dh, dc, tf.zeros([batch, 4 * n]), _ln_zeros(n, batch),
+           tf.TensorArray(tf.float32, size=steps)),
+          maximum_iterations=steps)
+      d_as = d_as.stack()
+      h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
+      d_w = matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(d_as, [-1, 4 * n]),
+                   dtype, transpose_a=True)
+      if const.shape[0] == 1:
+        d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
+      if padded:
+        d_as = tf.pad(d_as, [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]])
+      return (d_as, d_const, dh0, dc0, d_w, None, None) + _row_sums(acc)
+
+    return (hs, h, c), grad
+
+  return sequence
+
+
+def _hyper_sequence(has_mask, dtype, padded):
+  """The HyperLSTM over all steps, backprop through time by hand.
+
+  Per step: one product h @ [W_xh(h rows) of the hyper cell, W_hh] feeds both
+  LSTMs; the hyper LayerNormLSTM (no dropout) gives hyper_h; hyper_h makes the
+  per-gate scalings alpha (of x @ W_xh and h @ W_hh) and the bias beta of the
+  main LayerNormLSTM. The backward multiplies per step only what the recurrence
+  needs; the three big weight gradients are one product each after the loop, the
+  small [8, emb, n] ones are summed in it.
+  """
+  ln_names = _LN_SAVED + (('gm',) if has_mask else ())
+  names = (('h', 'hyper_h', 'xh', 'hh', 'alpha', 'zw', 'zb')
+           + tuple('m_' + k for k in ln_names) + tuple('y_' + k for k in _LN_SAVED))
+
+  @tf.custom_gradient
+  def sequence(xs, const, hyper_xs, hyper_const, h0, hyper_h0, c0, hyper_c0,
+               hh_w, hyper_w_hh, z_w, zw_b, alpha_w, beta_w, bias, mask, steps,
+               *lns):
+    ln, hyper_ln = lns[:4], lns[4:]
+    n, hn = h0.shape[-1], hyper_h0.shape[-1]
+    emb = z_w.shape[1] // 12
+    batch = tf.shape(h0)[0]
+    w_p, hyper_w_p = tf.cast(hh_w, dtype), tf.cast(hyper_w_hh, dtype)
+
+    def body(t, h, hyper_h, c, hyper_c, tas):
+      hyper_hh, hh = tf.split(matmul(h, w_p, dtype), [4 * hn, 4 * n], axis=1)
+      a = hyper_xs[t] + hyper_const + hyper_hh + matmul(hyper_h, hyper_w_p, dtype)
+      hyper_h, hyper_c, hyper_saved = _ln_lstm_forward(a, hyper_c, None, hyper_ln)
+      zw, zb = tf.split(hyper_h @ z_w, [8 * emb, 4 * emb], axis=1)
+      zw = tf.reshape(zw + zw_b, [batch, 8, emb])
+      zb = tf.reshape(zb, [batch, 4, emb])
+      alpha = tf.einsum('bke,ken->bkn', zw, alpha_w)  # [B, 8, n]: x's 4, then h's
+      alpha_x, alpha_h = tf.split(alpha, 2, axis=1)
+      xh = xs[t] + const
+      pre = (alpha_x * tf.reshape(xh, [batch, 4, n])
+             + (alpha_h * tf.reshape(hh, [batch, 4, n])
+                + tf.einsum('bke,ken->bkn', zb, beta_w)))
+      h, c, saved = _ln_lstm_forward(tf.reshape(pre, [batch, 4 * n]) + bias, c,
+                                     mask[t] if has_mask else None, ln)
+      values = dict(h=h, hyper_h=hyper_h, xh=xh, hh=hh, alpha=alpha, zw=zw, zb=zb)
+      values.update({'m_' + k: v for k, v in saved.items()})
+      values.update({'y_' + k: v for k, v in hyper_saved.items()})
+      return t + 1, h, hyper_h, c, hyper_c, {k: tas[k].write(t, values[k])
+                                             for k in names}
+
+    _, h, hyper_h, c, hyper_c, tas = tf.while_loop(
+        lambda t, *_: t < steps, body,
+        (tf.constant(0), h0, hyper_h0, c0, hyper_c0,
+         _arrays(names, steps, clear_after_read=False)),
+        maximum_iterations=steps)
+    hs, hyper_hs = tas['h'].stack(), tas['hyper_h'].stack()
+
+    def grad(d_hs, d_h, d_hyper_h, d_c, d_hyper_c):
+      none_to_zeros = lambda d, like: tf.zeros_like(like) if d is None else d
+      d_hs = none_to_zeros(d_hs, hs)
+      w_t, hyper_w_t = tf.transpose(w_p), tf.transpose(hyper_w_p)
+      z_w_t = tf.transpose(z_w)
+
+      def back(t, dh, d_hyper_h, dc, d_hyper_c, acc, d_tas):
+        s = {k: tas[k].read(t) for k in names if k not in ('h', 'hyper_h')}
+        main = {k[2:]: v for k, v in s.items() if k.startswith('m_')}
+        hyper = {k[2:]: v for k, v in s.items() if k.startswith('y_')}
+        da, dc, ln_acc = _ln_lstm_backward(d_hs[t] + dh, dc, main,
+                                           mask[t] if has_mask else None, ln,
+                                           acc['ln'])
+        d_pre = tf.reshape(da, [batch, 4, n])
+        alpha_x, alpha_h = tf.split(s['alpha'], 2, axis=1)
+        d_xh = tf.reshape(d_pre * alpha_x, [batch, 4 * n])
+        d_hh = tf.reshape(d_pre * alpha_h, [batch, 4 * n])
+        d_alpha = tf.concat([d_pre * tf.reshape(s['xh'], [batch, 4, n]),
+                             d_pre * tf.reshape(s['hh'], [batch, 4, n])], axis=1)
+        d_zw = tf.reshape(tf.einsum('bkn,ken->bke', d_alpha, alpha_w),
+                          [batch, 8 * emb])
+        d_zb = tf.reshape(tf.einsum('bkn,ken->bke', d_pre, beta_w), [batch, 4 * emb])
+        d_z = tf.concat([d_zw, d_zb], axis=1)
+        d_a, d_hyper_c, hyper_acc = _ln_lstm_backward(
+            d_z @ z_w_t + d_hyper_h, d_hyper_c, hyper, None, hyper_ln,
+            acc['hyper_ln'])
+        acc = dict(
+            ln=ln_acc, hyper_ln=hyper_acc, const=acc['const'] + d_xh,
+            hyper_const=acc['hyper_const'] + d_a, bias=acc['bias'] + da,
+            zw_b=acc['zw_b'] + d_zw,
+            alpha_w=acc['alpha_w'] + tf.einsum('bke,bkn->ken', s['zw'], d_alpha),
+            beta_w=acc['beta_w'] + tf.einsum('bke,bkn->ken', s['zb'], d_pre))
+        d_tas = dict(xh=d_tas['xh'].write(t, d_xh), hh=d_tas['hh'].write(t, d_hh),
+                     a=d_tas['a'].write(t, d_a), z=d_tas['z'].write(t, d_z))
+        dh = matmul(tf.concat([d_a, d_hh], axis=1), w_t, dtype)
+        return (t - 1, dh, matmul(d_a, hyper_w_t, dtype), dc, d_hyper_c, acc,
+                d_tas)
+
+      acc = dict(ln=_ln_zeros(n, batch), hyper_ln=_ln_zeros(hn, batch),
+                 const=tf.zeros([batch, 4 * n]), hyper_const=tf.zeros([batch, 4 * hn]),
+                 bias=tf.zeros([batch, 4 * n]), zw_b=tf.zeros([batch, 8 * emb]),
+                 alpha_w=tf.zeros_like(alpha_w), beta_w=tf.zeros_like(beta_w))
+      _, dh0, d_hyper_h0, dc0, d_hyper_c0, acc, d_tas = tf.while_loop(
+          lambda t, *_: t >= 0, back,
+          (steps - 1, none_to_zeros(d_h, h0), none_to_zeros(d_hyper_h, hyper_h0),
+           none_to_zeros(d_c, c0), none_to_zeros(d_hyper_c, hyper_c0), acc,
+           _arrays(('xh', 'hh', 'a', 'z'), steps)),
+          maximum_iterations=steps)
+      d_xs, d_hh, d_a, d_z = (d_tas[k].stack() for k in ('xh', 'hh', 'a', 'z'))
+      flat = lambda x: tf.reshape(x, [-1, x.shape[-1]])
+      h_prev = flat(tf.concat([h0[None], hs[:-1]], axis=0))
+      hyper_h_prev = flat(tf.concat([hyper_h0[None], hyper_hs[:-1]], axis=0))
+      d_w = tf.concat([matmul(h_prev, flat(d_a), dtype, transpose_a=True),
+                       matmul(h_prev, flat(d_hh), dtype, transpose_a=True)], axis=1)
+      d_hyper_w = matmul(hyper_h_prev, flat(d_a), dtype, transpose_a=True)
+      d_z_w = tf.matmul(flat(hyper_hs), flat(d_z), transpose_a=True)
+      d_const, d_hyper_const = acc['const'], acc['hyper_const']
+      if const.shape[0] == 1:
+        d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
+      if hyper_const.shape[0] == 1:
+        d_hyper_const = tf.reduce_sum(d_hyper_const, axis=0, keepdims=True)
+      if padded:
+        pad = [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]]
+        d_xs, d_a = tf.pad(d_xs, pad), tf.pad(d_a, pad)
+      return ((d_xs, d_const, d_a, d_hyper_const, dh0, d_hyper_h0, dc0, d_hyper_c0,
+               d_w, d_hyper_w, d_z_w, tf.reduce_sum(acc['zw_b'], axis=0),
+               acc['alpha_w'], acc['beta_w'], tf.reduce_sum(acc['bias'], axis=0),
+               None, None) + _row_sums(acc['ln']) + _row_sums(acc['hyper_ln']))
+
+    return (hs, h, hyper_h, c, hyper_c), grad
+
+  return sequence
+
+
+def _run_sequence(builder, args, mask, steps, dtype, xs):
+  """Calls the sequence made by builder(has_mask, dtype, padded), cached."""
+  key = (builder, mask is not None, dtype, steps is not None)
+  if key not in _SEQUENCES:
+    _SEQUENCES[key] = builder(*key[1:])
+  mask = mask if mask is not None else tf.zeros([0])
+  if steps is None:
+    steps = xs.shape[0] or tf.shape(xs)[0]
+  return _SEQUENCES[key](*args[:-1], mask, tf.convert_to_tensor(steps, tf.int32),
+                         *args[-1])
 
 
 def dropout_masks(generator, keep_prob, shape):
@@ -294,6 +564,13 @@ def dropout_masks(generator, keep_prob, shape):
 # ---------------------------------------------------------------------------
 # The cells
 # ---------------------------------------------------------------------------
+
+
+def _input_share(x, w_xh):
+  """x [T, B, X] @ w_xh[:X] as one product over all steps: [T, B, G]."""
+  shape, width = tf.shape(x), x.shape[-1]
+  return tf.reshape(tf.reshape(x, [-1, width]) @ w_xh[:width],
+                    [shape[0], shape[1], w_xh.shape[-1]])
 
 
 class _Cell(tf.Module):
@@ -366,9 +643,7 @@ class LSTMCell(_Cell):
     (appended after x, as in project()). Returns (outputs [T, B, n], final state).
     """
     width = x.shape[-1]
-    shape = tf.shape(x)
-    xs = tf.reshape(tf.reshape(x, [-1, width]) @ self.W_xh[:width],
-                    [shape[0], shape[1], 4 * self.num_units])
+    xs = _input_share(x, self.W_xh)
     if const is None:
       const = self.bias[None]
     else:
@@ -404,10 +679,24 @@ class LayerNormLSTMCell(_Cell):
   def output(self, state):
     return state[0]
 
+  def run_sequence(self, x, state, const=None, drop_mask=None, steps=None,
+                   dtype=None):
+    """All steps at once, backprop through time by hand (as LSTMCell's)."""
+    xs = _input_share(x, self.W_xh)
+    const = (tf.zeros([1, 4 * self.num_units]) if const is None
+             else const @ self.W_xh[x.shape[-1]:])
+    ln = [tf.convert_to_tensor(v) for v in (self.ln_all_gamma, self.ln_all_beta,
+                                            self.ln_c_gamma, self.ln_c_beta)]
+    h, c = state
+    hs, h, c = _run_sequence(_ln_sequence,
+                             (xs, const, h, c, tf.convert_to_tensor(self.W_hh), ln),
+                             drop_mask, steps, dtype or self.dtype, xs)
+    return hs, (h, c)
+
   def step(self, xw, state, drop_mask=None, weights=None):
     weights = weights or self.prepare()
     h, c = state
-    gates = layer_norm_all(xw + self._mm(h, weights['W_hh']), 4, self.num_units,
+    gates = layer_norm_all(xw + self._mm(h, weights['W_hh']), 4,
                            self.ln_all_gamma, self.ln_all_beta)
     new_c, o = lstm_update(gates, c, drop_mask)
     new_h = tf.tanh(layer_norm(new_c, self.ln_c_gamma, self.ln_c_beta)) * o
@@ -476,7 +765,7 @@ class HyperLSTMCell(_Cell):
   def output(self, state):
     return state[0]
 
-  def prepare(self):
+  def _stacked(self):
     """The 8 small hyper products stacked into a few big ones, once per sequence."""
     return dict(
         z_w=tf.concat(self.zw_w + self.zb_w, axis=1),  # [hn, 12 * emb]
@@ -484,9 +773,36 @@ class HyperLSTMCell(_Cell):
         alpha_w=tf.stack(self.alpha_w),  # [8, emb, n]
         beta_w=tf.stack(self.beta_w),  # [4, emb, n]
         # h feeds both LSTMs: one [n, 4 hn + 4n] product per step, not two
-        hh_w=recurrent_weight(tf.concat(
-            [self.hyper_cell.W_xh[self.input_size:], self.W_hh], axis=1), self.dtype),
-        hyper=self.hyper_cell.prepare())
+        hh_w=tf.concat([self.hyper_cell.W_xh[self.input_size:], self.W_hh], axis=1))
+
+  def prepare(self):
+    weights = self._stacked()
+    weights['hh_w'] = recurrent_weight(weights['hh_w'], self.dtype)
+    weights['hyper'] = self.hyper_cell.prepare()
+    return weights
+
+  def run_sequence(self, x, state, const=None, drop_mask=None, steps=None,
+                   dtype=None):
+    """All steps at once, backprop through time by hand (_hyper_sequence)."""
+    width = x.shape[-1]
+    hyper_w_xh = self.hyper_cell.W_xh[:self.input_size]
+    xs, hyper_xs = _input_share(x, self.W_xh), _input_share(x, hyper_w_xh)
+    if const is None:
+      const = tf.zeros([1, 4 * self.num_units])
+      hyper_const = tf.zeros([1, 4 * self.hyper_num_units])
+    else:
+      const, hyper_const = const @ self.W_xh[width:], const @ hyper_w_xh[width:]
+    w = self._stacked()
+    cells = (self, self.hyper_cell)
+    ln = [tf.convert_to_tensor(getattr(cell, name)) for cell in cells
+          for name in ('ln_all_gamma', 'ln_all_beta', 'ln_c_gamma', 'ln_c_beta')]
+    h, hyper_h, c, hyper_c = state
+    args = (xs, const, hyper_xs, hyper_const, h, hyper_h, c, hyper_c, w['hh_w'],
+            tf.convert_to_tensor(self.hyper_cell.W_hh), w['z_w'], w['zw_b'],
+            w['alpha_w'], w['beta_w'], tf.convert_to_tensor(self.bias), ln)
+    hs, *state = _run_sequence(_hyper_sequence, args, drop_mask, steps,
+                               dtype or self.dtype, xs)
+    return hs, tuple(state)
 
   def step(self, xw, state, drop_mask=None, weights=None):
     weights = weights or self.prepare()
@@ -509,8 +825,7 @@ class HyperLSTMCell(_Cell):
     hh = tf.reshape(hh, [batch, 4, self.num_units])
     gates = alpha_x * xh + (alpha_h * hh + beta)
     gates = tf.reshape(gates, [batch, 4 * self.num_units]) + self.bias
-    gates = layer_norm_all(gates, 4, self.num_units,
-                           self.ln_all_gamma, self.ln_all_beta)
+    gates = layer_norm_all(gates, 4, self.ln_all_gamma, self.ln_all_beta)
     new_c, o = lstm_update(gates, c, drop_mask)
     new_h = tf.tanh(layer_norm(new_c, self.ln_c_gamma, self.ln_c_beta)) * o
     return new_h, (new_h, hyper_h, new_c, hyper_c)
