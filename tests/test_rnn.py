@@ -248,3 +248,42 @@ def test_bidirectional_final_h_equals_length_masked_loop(with_mask):
   (f_hand, g_hand), (f_auto, g_auto) = loss(True), loss(False)
   for a, b in zip(list(f_hand) + list(g_hand), list(f_auto) + list(g_auto)):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
+def test_xla_compiled_sequence_equals_plain(kind, monkeypatch):
+  """Big float32 decoders run their sequence as an XLA function (XLA_MIN_UNITS):
+  same outputs and gradients as the TensorArray version."""
+  rng = np.random.RandomState(4)
+  extra = dict(hyper_num_units=6, hyper_embedding_size=3) if kind == 'hyper' else {}
+  cell = rnn.make_cell(kind, 8, 9, rng, 'xla', **extra)
+  randomize(cell, rng)
+  steps, batch = 6, 3
+  x = tf.constant(rng.normal(size=(steps, batch, 5)).astype(np.float32))
+  const = tf.constant(rng.normal(size=(batch, 4)).astype(np.float32))
+  flat = tf.constant(rng.normal(size=(batch, cell.state_size)).astype(np.float32))
+  mask = rnn.dropout_masks(tf.random.Generator.from_seed(2), 0.7, [steps, batch, 8])
+  weights = tf.constant(rng.normal(size=(steps, batch, 8)).astype(np.float32))
+
+  @tf.function
+  def loss():
+    with tf.GradientTape() as tape:
+      tape.watch([flat, const])
+      outs, state = cell.run_sequence(x, cell.unflat_state(flat), const, mask)
+      final = cell.flat_state(state)
+      value = tf.reduce_sum(outs * weights) + tf.reduce_sum(final * final)
+    return value, tape.gradient(value, [flat, const] + list(cell.trainable_variables))
+
+  results = []
+  for min_units in (10**9, 1):
+    monkeypatch.setattr(rnn, 'XLA_MIN_UNITS', min_units)
+    results.append(loss.python_function())  # traced anew under each setting
+    graph = tf.function(loss.python_function).get_concrete_function().graph
+    compiled = any(op.get_attr('_XlaMustCompile') for op in graph.get_operations()
+                   if op.type in ('StatefulPartitionedCall', 'PartitionedCall')
+                   and '_XlaMustCompile' in op.node_def.attr)
+    assert compiled == (min_units == 1)
+  (v_plain, g_plain), (v_xla, g_xla) = results
+  assert float(v_xla) == pytest.approx(float(v_plain), rel=1e-5)
+  for a, b in zip(g_xla, g_plain):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
