@@ -425,34 +425,11 @@ class Model(tf.Module):
     fw, bw = self.enc_fw, self.enc_bw
     masks = dict(fw=self._masks(fw, steps, batch, dropout),
                  bw=self._masks(bw, steps, batch, dropout))
-    if type(fw) is rnn.LSTMCell:  # pylint: disable=unidiomatic-typecheck
-      last_h = tf.concat(rnn.bidirectional_final_h(
-          fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype), axis=1)
-    else:
-      last_h = self._encode_autodiff(xt, xt_rev, lengths, masks)
+    last_h = tf.concat(rnn.bidirectional_final_h(
+        fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype), axis=1)
     mu = rnn.matmul(last_h, self.mu_w, self.dtype) + self.mu_b
     presig = rnn.matmul(last_h, self.presig_w, self.dtype) + self.presig_b
     return mu, presig
-
-  def _encode_autodiff(self, xt, xt_rev, lengths, masks):
-    """The two last h of the layer_norm / hyper encoder: one masked loop."""
-    fw, bw = self.enc_fw, self.enc_bw
-    batch = tf.shape(xt)[1]
-    inputs = dict(fw=fw.project(xt), bw=bw.project(xt_rev))
-    inputs.update({'mask_' + k: m for k, m in masks.items() if m is not None})
-    weights = dict(fw=fw.prepare(), bw=bw.prepare())
-
-    def step(x_t, state):
-      fw_state = fw.step(x_t['fw'], state[0], x_t.get('mask_fw'), weights['fw'])[1]
-      bw_state = bw.step(x_t['bw'], state[1], x_t.get('mask_bw'), weights['bw'])[1]
-      return None, (fw_state, bw_state)
-
-    state = (fw.unflat_state(tf.zeros([batch, fw.state_size])),
-             bw.unflat_state(tf.zeros([batch, bw.state_size])))
-    _, (fw_state, bw_state) = rnn.run(step, inputs, state, lengths=lengths,
-                                      num_steps=tf.reduce_max(lengths),
-                                      collect=False)
-    return tf.concat([fw.output(fw_state), bw.output(bw_state)], axis=1)
 
   def reparameterize(self, mu, presig, eps=None):
     """z = mu + sigma * eps with eps ~ N(0, scale^2): this fork's `scale`."""
@@ -485,18 +462,7 @@ class Model(tf.Module):
                                   tf.shape(xt))
     mask = self._masks(cell, steps, batch, dropout)
     state = cell.unflat_state(initial_state)
-    if hasattr(cell, 'run_sequence'):
-      outputs, state = cell.run_sequence(xt, state, const, mask)
-    else:
-      inputs = dict(x=cell.project(xt, const))
-      if mask is not None:
-        inputs['mask'] = mask
-      weights = cell.prepare()
-
-      def step(x_t, state):
-        return cell.step(x_t['x'], state, x_t.get('mask'), weights)
-
-      outputs, state = rnn.run(step, inputs, state)
+    outputs, state = cell.run_sequence(xt, state, const, mask)
     outputs = tf.reshape(tf.transpose(outputs, [1, 0, 2]), [-1, hps.dec_rnn_size])
     if dropout and hps.use_output_dropout:
       outputs = outputs * rnn.dropout_masks(self.generator, hps.output_dropout_prob,

@@ -25,7 +25,13 @@ the computation, not its maths:
   * the state travels through the loop as a tuple of tensors and is concatenated to
     Magenta's flat layout only at the ends (`flat_state` / `unflat_state`);
   * recurrent-dropout masks are drawn for all steps at once from the caller's
-    generator, so runs are seeded and XLA-compatible.
+    generator, so runs are seeded and XLA-compatible;
+  * training runs each cell's whole sequence with backprop through time written
+    by hand (`run_sequence`): the backward loop multiplies per step only what the
+    recurrence needs, the big weight gradients are one product each after it, and
+    long float32 sequences of 256+ units are compiled with XLA (XLA_MIN_UNITS).
+    `step` (sampling) and `run` (the reference the tests hold them to) keep the
+    plain one-step-at-a-time form.
 """
 
 import numpy as np
@@ -289,7 +295,7 @@ def lstm_sequence(xs, const, state, w_hh, drop_mask=None, steps=None,
 
 def bidirectional_final_h(fw, bw, x, x_rev, lengths, masks=(None, None),
                           dtype=tf.float32):
-  """The final outputs of two LSTMCells over x and x_rev, run as two loops.
+  """The final outputs of two cells over x and x_rev, run as two loops.
 
   x, x_rev [T, B, X]: the input forwards and reversed within each length. The
   final output of a sequence is its output at step length - 1 (later steps never
@@ -875,6 +881,10 @@ def make_cell(kind, num_units, input_size, rng, scope, **kwargs):
 
 def run(step, inputs, state, lengths=None, num_steps=None, collect=True):
   """Runs `step(inputs_t, state) -> (output_t, state)` over time in a tf.while_loop.
+
+  The reference loop: one cell.step per time step, differentiated by autodiff,
+  that the tests hold the cells' run_sequence (hand-written backprop) against;
+  also the way to run a new cell before it has a run_sequence of its own.
 
   inputs: a nest of time-major tensors [T, ...]; state: a nest of [B, ...] tensors.
   lengths [B]: where given, a sequence's state stops changing after its length (as

@@ -211,13 +211,15 @@ def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
 @pytest.mark.parametrize('with_mask', [False, True])
-def test_bidirectional_final_h_equals_length_masked_loop(with_mask):
+def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask):
   """The encoder's unmasked loops, gathered at length - 1, against dynamic_rnn-
   style masking (rnn.run with lengths): outputs and every gradient."""
   rng = np.random.RandomState(3)
-  fw = rnn.make_cell('lstm', 6, 5, rng, 'fw')
-  bw = rnn.make_cell('lstm', 6, 5, rng, 'bw')
+  extra = dict(hyper_num_units=5, hyper_embedding_size=3) if kind == 'hyper' else {}
+  fw = rnn.make_cell(kind, 6, 5, rng, 'fw', **extra)
+  bw = rnn.make_cell(kind, 6, 5, rng, 'bw', **extra)
   randomize(fw, rng)
   randomize(bw, rng)
   steps, batch = 9, 4
@@ -239,7 +241,7 @@ def test_bidirectional_final_h_equals_length_masked_loop(with_mask):
         for cell, inputs, mask in ((fw, x, masks[0]), (bw, x_rev, masks[1])):
           feed = dict(x=cell.project(inputs), **({'m': mask} if with_mask else {}))
           _, state = rnn.run(lambda i, s, c=cell: c.step(i['x'], s, i.get('m')),
-                             feed, cell.unflat_state(tf.zeros([batch, 12])),
+                             feed, cell.unflat_state(tf.zeros([batch, cell.state_size])),
                              lengths=lengths)
           finals.append(cell.output(state))
       value = tf.reduce_sum(tf.stack(finals) * weights)
