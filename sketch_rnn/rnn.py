@@ -193,6 +193,7 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
 
   @tf.custom_gradient
   def sequence(xs, const, c0, h0, w_hh, mask, steps):
+    size = _loop_size(xs, steps, xla)
     w = tf.cast(w_hh, dtype)
     # What the backward pass reads, one TensorArray each: writes and reads keep
     # the step's tensor as it is (no split of a stacked gate tensor, no copy).
@@ -211,11 +212,11 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
       values = dict(h=h, c_prev=c_prev, i=i, g=g, gm=gm, f=f, o=o, tc=tc)
       return t + 1, c, h, {k: tas[k].write(t, values[k]) for k in names}
 
-    tas = {k: tf.TensorArray(tf.float32, size=steps, clear_after_read=False)
+    tas = {k: tf.TensorArray(tf.float32, size=size, clear_after_read=False)
            for k in names}
     _, c, h, tas = tf.while_loop(
         lambda t, *_: t < steps, body, (tf.constant(0), c0, h0, tas),
-        maximum_iterations=steps)
+        maximum_iterations=size)
     hs = tas['h'].stack()
     saved = _Saved(tas, xla)
 
@@ -243,8 +244,8 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
       _, dh0, dc0, d_const, dgates = tf.while_loop(
           lambda t, *_: t >= 0, back,
           (steps - 1, dh_next, dc_next, tf.zeros_like(xs[0]),
-           tf.TensorArray(tf.float32, size=steps)),
-          maximum_iterations=steps)
+           tf.TensorArray(tf.float32, size=size)),
+          maximum_iterations=size)
       if const.shape[0] == 1:
         d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
       dgates = dgates.stack()
@@ -252,7 +253,7 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
       n = h0.shape[-1]
       d_w = matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(dgates, [-1, 4 * n]),
                    dtype, transpose_a=True)
-      if padded:
+      if padded and not xla:
         dgates = tf.pad(dgates, [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]])
       return dgates, d_const, dc0, dh0, d_w, None, None
 
@@ -361,6 +362,12 @@ def _ln_lstm_backward(dh, dc, s, mask, ln, acc):
   return da, dc * s['f'], acc
 
 
+def _loop_size(xs, steps, xla):
+  """The loops' TensorArray size: `steps`, or under XLA all T (XLA needs a size
+  known when it compiles; the rows past `steps` stay zero)."""
+  return tf.shape(xs)[0] if xla else steps
+
+
 def _arrays(names, steps, **kwargs):
   return {k: tf.TensorArray(tf.float32, size=steps, **kwargs) for k in names}
 
@@ -384,6 +391,7 @@ def _ln_sequence(has_mask, dtype, padded, xla=False):
 
   @tf.custom_gradient
   def sequence(xs, const, h0, c0, w_hh, mask, steps, *ln):
+    size = _loop_size(xs, steps, xla)
     w = tf.cast(w_hh, dtype)
     n = h0.shape[-1]
 
@@ -395,8 +403,8 @@ def _ln_sequence(has_mask, dtype, padded, xla=False):
 
     _, h, c, tas = tf.while_loop(
         lambda t, *_: t < steps, body,
-        (tf.constant(0), h0, c0, _arrays(names, steps, clear_after_read=False)),
-        maximum_iterations=steps)
+        (tf.constant(0), h0, c0, _arrays(names, size, clear_after_read=False)),
+        maximum_iterations=size)
     hs = tas['h'].stack()
     saved = _Saved(tas, xla)
 
@@ -417,15 +425,15 @@ def _ln_sequence(has_mask, dtype, padded, xla=False):
       _, dh0, dc0, d_const, acc, d_as = tf.while_loop(
           lambda t, *_: t >= 0, back,
           (steps - 1, dh, dc, tf.zeros([batch, 4 * n]), _ln_zeros(n, batch),
-           tf.TensorArray(tf.float32, size=steps)),
-          maximum_iterations=steps)
+           tf.TensorArray(tf.float32, size=size)),
+          maximum_iterations=size)
       d_as = d_as.stack()
       h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
       d_w = matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(d_as, [-1, 4 * n]),
                    dtype, transpose_a=True)
       if const.shape[0] == 1:
         d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
-      if padded:
+      if padded and not xla:
         d_as = tf.pad(d_as, [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]])
       return (d_as, d_const, dh0, dc0, d_w, None, None) + _row_sums(acc)
 
@@ -452,6 +460,7 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
   def sequence(xs, const, hyper_xs, hyper_const, h0, hyper_h0, c0, hyper_c0,
                hh_w, hyper_w_hh, z_w, zw_b, alpha_w, beta_w, bias, mask, steps,
                *lns):
+    size = _loop_size(xs, steps, xla)
     ln, hyper_ln = lns[:4], lns[4:]
     n, hn = h0.shape[-1], hyper_h0.shape[-1]
     emb = z_w.shape[1] // 12
@@ -482,8 +491,8 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
     _, h, hyper_h, c, hyper_c, tas = tf.while_loop(
         lambda t, *_: t < steps, body,
         (tf.constant(0), h0, hyper_h0, c0, hyper_c0,
-         _arrays(names, steps, clear_after_read=False)),
-        maximum_iterations=steps)
+         _arrays(names, size, clear_after_read=False)),
+        maximum_iterations=size)
     hs, hyper_hs = tas['h'].stack(), tas['hyper_h'].stack()
     saved = _Saved(tas, xla)
 
@@ -533,8 +542,8 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
           lambda t, *_: t >= 0, back,
           (steps - 1, none_to_zeros(d_h, h0), none_to_zeros(d_hyper_h, hyper_h0),
            none_to_zeros(d_c, c0), none_to_zeros(d_hyper_c, hyper_c0), acc,
-           _arrays(('xh', 'hh', 'a', 'z'), steps)),
-          maximum_iterations=steps)
+           _arrays(('xh', 'hh', 'a', 'z'), size)),
+          maximum_iterations=size)
       d_xs, d_hh, d_a, d_z = (d_tas[k].stack() for k in ('xh', 'hh', 'a', 'z'))
       flat = lambda x: tf.reshape(x, [-1, x.shape[-1]])
       h_prev = flat(tf.concat([h0[None], hs[:-1]], axis=0))
@@ -548,7 +557,7 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
         d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
       if hyper_const.shape[0] == 1:
         d_hyper_const = tf.reduce_sum(d_hyper_const, axis=0, keepdims=True)
-      if padded:
+      if padded and not xla:
         pad = [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]]
         d_xs, d_a = tf.pad(d_xs, pad), tf.pad(d_a, pad)
       return ((d_xs, d_const, d_a, d_hyper_const, dh0, d_hyper_h0, dc0, d_hyper_c0,
@@ -561,19 +570,19 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
   return sequence
 
 
-# A sequence of all T steps in float32 with at least this many units runs as an
-# XLA function: XLA fuses each step's elementwise work (1.08x at LSTM 512, 1.16x
-# at 256, 1.19x LayerNorm 512, 1.25x hyper 512 for the loop's forward and
-# backward), but its small products (LSTM 128: 0.92x) and bfloat16 products
-# (0.77x) are slower than TensorFlow's. Sequences that stop early (the encoder's
-# `steps`) are not compiled: XLA would compile once per length.
-XLA_MIN_UNITS = 256
+# A float32 sequence of at least this many units runs as an XLA function: XLA
+# fuses each step's elementwise work and the executor's per-op cost goes. Whole
+# training steps, same-process A/Bs (scripts/benchmark.py's configurations, 2
+# threads): small (encoder 64, decoder 128) 1.15x, lstm512 1.10x, hyper512 1.20x.
+# Smaller cells (the tests' 16-24 units) would spend more on compiling than they
+# gain; bfloat16 products are slower under XLA on the CPU (0.77x), so they stay
+# with TensorFlow's (oneDNN) kernels.
+XLA_MIN_UNITS = 64
 
 
 def _run_sequence(builder, args, mask, steps, dtype, xs):
   """Calls the sequence made by builder(has_mask, dtype, padded, xla), cached."""
-  xla = (steps is None and dtype == tf.float32
-         and xs.shape[-1] >= 4 * XLA_MIN_UNITS)
+  xla = dtype == tf.float32 and xs.shape[-1] >= 4 * XLA_MIN_UNITS
   key = (builder, mask is not None, dtype, steps is not None, xla)
   if key not in _SEQUENCES:
     fn = builder(*key[1:])
