@@ -176,6 +176,51 @@ def recurrent_product(a, w, w_t):
   return out, grad
 
 
+# ---------------------------------------------------------------------------
+# Whole-sequence loops with backprop through time by hand: the LSTM
+# ---------------------------------------------------------------------------
+
+
+class _Saved:
+  """What a forward loop keeps for its backward, read back one step at a time:
+  its TensorArrays, or under XLA their stacked tensors (a TensorArray may not
+  leave an XLA function; stacking is free inside one, a copy outside)."""
+
+  def __init__(self, tas, stack):
+    self._tas = tas
+    self._stacked = {k: ta.stack() for k, ta in tas.items()} if stack else None
+
+  def read(self, name, t):
+    if self._stacked is not None:
+      return self._stacked[name][t]
+    return self._tas[name].read(t)
+
+
+def _loop_size(xs, steps, xla):
+  """The loops' TensorArray size: `steps`, or under XLA all T (XLA needs a size
+  known when it compiles; the rows past `steps` stay zero)."""
+  return tf.shape(xs)[0] if xla else steps
+
+
+def _or_zeros(grads, likes):
+  """The incoming gradients of a sequence's outputs, zeros for those unused."""
+  return tuple(tf.zeros_like(like) if d is None else d
+               for d, like in zip(grads, likes))
+
+
+def _arrays(names, steps, **kwargs):
+  return {k: tf.TensorArray(tf.float32, size=steps, **kwargs) for k in names}
+
+
+def _ln_zeros(n, batch):
+  zero_4n, zero_n = tf.zeros([batch, 4 * n]), tf.zeros([batch, n])
+  return (zero_4n, zero_4n, zero_n, zero_n)
+
+
+def _row_sums(acc):
+  return tuple(tf.reduce_sum(a, axis=0) for a in acc)
+
+
 def _lstm_sequence(has_mask, dtype, padded, xla=False):
   """The LSTM over all steps with backprop through time written out by hand.
 
@@ -212,18 +257,15 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
       values = dict(h=h, c_prev=c_prev, i=i, g=g, gm=gm, f=f, o=o, tc=tc)
       return t + 1, c, h, {k: tas[k].write(t, values[k]) for k in names}
 
-    tas = {k: tf.TensorArray(tf.float32, size=size, clear_after_read=False)
-           for k in names}
     _, c, h, tas = tf.while_loop(
-        lambda t, *_: t < steps, body, (tf.constant(0), c0, h0, tas),
+        lambda t, *_: t < steps, body,
+        (tf.constant(0), c0, h0, _arrays(names, size, clear_after_read=False)),
         maximum_iterations=size)
     hs = tas['h'].stack()
     saved = _Saved(tas, xla)
 
     def grad(d_hs, d_c, d_h):
-      d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
-      dc_next = tf.zeros_like(c0) if d_c is None else d_c
-      dh_next = tf.zeros_like(h0) if d_h is None else d_h
+      d_hs, dc_next, dh_next = _or_zeros((d_hs, d_c, d_h), (hs, c0, h0))
       w_t = tf.linalg.matrix_transpose(w)
       sigmoid_grad, tanh_grad = tf.raw_ops.SigmoidGrad, tf.raw_ops.TanhGrad
 
@@ -263,21 +305,6 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
 
 
 _SEQUENCES = {}
-
-
-class _Saved:
-  """What a forward loop keeps for its backward, read back one step at a time:
-  its TensorArrays, or under XLA their stacked tensors (a TensorArray may not
-  leave an XLA function; stacking is free inside one, a copy outside)."""
-
-  def __init__(self, tas, stack):
-    self._tas = tas
-    self._stacked = {k: ta.stack() for k, ta in tas.items()} if stack else None
-
-  def read(self, name, t):
-    if self._stacked is not None:
-      return self._stacked[name][t]
-    return self._tas[name].read(t)
 
 
 def lstm_sequence(xs, const, state, w_hh, drop_mask=None, steps=None,
@@ -362,25 +389,6 @@ def _ln_lstm_backward(dh, dc, s, mask, ln, acc):
   return da, dc * s['f'], acc
 
 
-def _loop_size(xs, steps, xla):
-  """The loops' TensorArray size: `steps`, or under XLA all T (XLA needs a size
-  known when it compiles; the rows past `steps` stay zero)."""
-  return tf.shape(xs)[0] if xla else steps
-
-
-def _arrays(names, steps, **kwargs):
-  return {k: tf.TensorArray(tf.float32, size=steps, **kwargs) for k in names}
-
-
-def _ln_zeros(n, batch):
-  zero_4n, zero_n = tf.zeros([batch, 4 * n]), tf.zeros([batch, n])
-  return (zero_4n, zero_4n, zero_n, zero_n)
-
-
-def _row_sums(acc):
-  return tuple(tf.reduce_sum(a, axis=0) for a in acc)
-
-
 def _ln_sequence(has_mask, dtype, padded, xla=False):
   """The LayerNormLSTM over all steps, backprop through time by hand.
 
@@ -409,9 +417,7 @@ def _ln_sequence(has_mask, dtype, padded, xla=False):
     saved = _Saved(tas, xla)
 
     def grad(d_hs, d_h, d_c):
-      d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
-      dh = tf.zeros_like(h0) if d_h is None else d_h
-      dc = tf.zeros_like(c0) if d_c is None else d_c
+      d_hs, dh, dc = _or_zeros((d_hs, d_h, d_c), (hs, h0, c0))
       w_t = tf.linalg.matrix_transpose(w)
       batch = tf.shape(h0)[0]
 
@@ -497,8 +503,8 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
     saved = _Saved(tas, xla)
 
     def grad(d_hs, d_h, d_hyper_h, d_c, d_hyper_c):
-      none_to_zeros = lambda d, like: tf.zeros_like(like) if d is None else d
-      d_hs = none_to_zeros(d_hs, hs)
+      d_hs, d_h, d_hyper_h, d_c, d_hyper_c = _or_zeros(
+          (d_hs, d_h, d_hyper_h, d_c, d_hyper_c), (hs, h0, hyper_h0, c0, hyper_c0))
       w_t, hyper_w_t = tf.transpose(w_p), tf.transpose(hyper_w_p)
       z_w_t = tf.transpose(z_w)
 
@@ -540,8 +546,7 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
                  alpha_w=tf.zeros_like(alpha_w), beta_w=tf.zeros_like(beta_w))
       _, dh0, d_hyper_h0, dc0, d_hyper_c0, acc, d_tas = tf.while_loop(
           lambda t, *_: t >= 0, back,
-          (steps - 1, none_to_zeros(d_h, h0), none_to_zeros(d_hyper_h, hyper_h0),
-           none_to_zeros(d_c, c0), none_to_zeros(d_hyper_c, hyper_c0), acc,
+          (steps - 1, d_h, d_hyper_h, d_c, d_hyper_c, acc,
            _arrays(('xh', 'hh', 'a', 'z'), size)),
           maximum_iterations=size)
       d_xs, d_hh, d_a, d_z = (d_tas[k].stack() for k in ('xh', 'hh', 'a', 'z'))
