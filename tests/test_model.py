@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from sketch_rnn import model as sketch_rnn_model
+from sketch_rnn import rnn
 from sketch_rnn.model import get_default_hparams
 
 
@@ -202,6 +203,27 @@ def test_xla_gives_the_same_numbers(enc, dec):
     results.append((costs, [g.numpy() for g in grads]))
   np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
   for a, b in zip(results[0][1], results[1][1]):
+    assert np.max(np.abs(a - b)) <= 1e-4 * np.max(np.abs(a)) + 1e-8
+
+
+@pytest.mark.parametrize('enc,dec', [('layer_norm', 'hyper'), ('lstm', 'lstm')])
+def test_xla_loops_give_the_same_numbers(enc, dec, monkeypatch):
+  """Float32 cells of rnn.XLA_MIN_UNITS or more run their loops as XLA functions
+  inside the plain step: the same cost and gradients as the plain loops (here on
+  tiny cells, the threshold lowered), recurrent dropout on."""
+  hps = tiny_hparams(dec_model=dec, enc_model=enc)
+  assert hps.use_recurrent_dropout
+  x, lengths = tiny_batch(hps)
+  results = []
+  for min_units in (10**9, 1):
+    monkeypatch.setattr(rnn, 'XLA_MIN_UNITS', min_units)
+    model = sketch_rnn_model.Model(hps, seed=9)
+    cost, _, grads = tf.function(sketch_rnn_model.compute_gradients)(
+        model, x, lengths, 0.3)
+    results.append((float(cost), [g.numpy() for g in grads]))
+  (c_plain, g_plain), (c_xla, g_xla) = results
+  assert c_xla == pytest.approx(c_plain, rel=1e-5)
+  for a, b in zip(g_plain, g_xla):
     assert np.max(np.abs(a - b)) <= 1e-4 * np.max(np.abs(a)) + 1e-8
 
 
