@@ -195,6 +195,30 @@ class _Saved:
       return self._stacked[name][t]
     return self._tas[name].read(t)
 
+  def stack(self, name):
+    if self._stacked is not None:
+      return self._stacked[name]
+    return self._tas[name].stack()
+
+
+def _forward_loop(body, state, names, steps, size, xla):
+  """Runs body(t, *state, tas) -> (t + 1, *state, tas) for `steps` steps, each step
+  writing the TensorArrays `names` (of `size` rows). Returns (final state, _Saved).
+  """
+  out = tf.while_loop(
+      lambda t, *_: t < steps, body,
+      (tf.constant(0),) + tuple(state)
+      + (_arrays(names, size, clear_after_read=False),),
+      maximum_iterations=size)
+  return out[1:-1], _Saved(out[-1], xla)
+
+
+def _pad_rows(d_xs, xs, steps, padded, xla):
+  """d_xs with all of xs's T rows: zeros past `steps` (already so under XLA)."""
+  if padded and not xla:
+    return tf.pad(d_xs, [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]])
+  return d_xs
+
 
 def _loop_size(xs, steps, xla):
   """The loops' TensorArray size: `steps`, or under XLA all T (XLA needs a size
@@ -212,15 +236,6 @@ def _arrays(names, steps, **kwargs):
   return {k: tf.TensorArray(tf.float32, size=steps, **kwargs) for k in names}
 
 
-def _ln_zeros(n, batch):
-  zero_4n, zero_n = tf.zeros([batch, 4 * n]), tf.zeros([batch, n])
-  return (zero_4n, zero_4n, zero_n, zero_n)
-
-
-def _row_sums(acc):
-  return tuple(tf.reduce_sum(a, axis=0) for a in acc)
-
-
 def _lstm_sequence(has_mask, dtype, padded, xla=False):
   """The LSTM over all steps with backprop through time written out by hand.
 
@@ -233,7 +248,7 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
   and the bias), added per step rather than broadcast over all T beforehand (its
   gradient is summed in the loop: a sum over T afterwards is slow on CPU).
   c0, h0 [B, n], w_hh [n, 4n]. Only `steps` <= T steps run; when `padded`, the
-  outputs stop there.
+  outputs stop there (under XLA they keep all T rows, zeros past `steps`).
   """
 
   @tf.custom_gradient
@@ -257,12 +272,8 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
       values = dict(h=h, c_prev=c_prev, i=i, g=g, gm=gm, f=f, o=o, tc=tc)
       return t + 1, c, h, {k: tas[k].write(t, values[k]) for k in names}
 
-    _, c, h, tas = tf.while_loop(
-        lambda t, *_: t < steps, body,
-        (tf.constant(0), c0, h0, _arrays(names, size, clear_after_read=False)),
-        maximum_iterations=size)
-    hs = tas['h'].stack()
-    saved = _Saved(tas, xla)
+    (c, h), saved = _forward_loop(body, (c0, h0), names, steps, size, xla)
+    hs = saved.stack('h')
 
     def grad(d_hs, d_c, d_h):
       d_hs, dc_next, dh_next = _or_zeros((d_hs, d_c, d_h), (hs, c0, h0))
@@ -295,8 +306,7 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
       n = h0.shape[-1]
       d_w = matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(dgates, [-1, 4 * n]),
                    dtype, transpose_a=True)
-      if padded and not xla:
-        dgates = tf.pad(dgates, [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]])
+      dgates = _pad_rows(dgates, xs, steps, padded, xla)
       return dgates, d_const, dc0, dh0, d_w, None, None
 
     return (hs, c, h), grad
@@ -312,8 +322,8 @@ def lstm_sequence(xs, const, state, w_hh, drop_mask=None, steps=None,
   """Runs an LSTM (Magenta's maths) with gates xs[t] + const + h @ w_hh.
 
   xs [T, B, 4n], const [B or 1, 4n], state (c, h). Returns (h for every step run
-  [steps, B, n], final (c, h)). steps: run only the first `steps` (a scalar
-  tensor); default all T.
+  [steps, B, n] (all T rows under XLA, zeros past `steps`), final (c, h)). steps:
+  run only the first `steps` (a scalar tensor); default all T.
   """
   c, h = state
   hs, c, h = _run_sequence(_lstm_sequence, (xs, const, c, h, w_hh, ()), drop_mask,
@@ -349,6 +359,15 @@ def bidirectional_final_h(fw, bw, x, x_rev, lengths, masks=(None, None),
 # ---------------------------------------------------------------------------
 
 _LN_SAVED = ('c_prev', 'i', 'g', 'f', 'o', 'xhat', 'rstd', 'xhat_c', 'rstd_c', 'tc')
+
+
+def _ln_zeros(n, batch):
+  zero_4n, zero_n = tf.zeros([batch, 4 * n]), tf.zeros([batch, n])
+  return (zero_4n, zero_4n, zero_n, zero_n)
+
+
+def _row_sums(acc):
+  return tuple(tf.reduce_sum(a, axis=0) for a in acc)
 
 
 def _ln_lstm_forward(a, c, mask, ln):
@@ -409,12 +428,8 @@ def _ln_sequence(has_mask, dtype, padded, xla=False):
       saved['h'] = h
       return t + 1, h, c, {k: tas[k].write(t, saved[k]) for k in names}
 
-    _, h, c, tas = tf.while_loop(
-        lambda t, *_: t < steps, body,
-        (tf.constant(0), h0, c0, _arrays(names, size, clear_after_read=False)),
-        maximum_iterations=size)
-    hs = tas['h'].stack()
-    saved = _Saved(tas, xla)
+    (h, c), saved = _forward_loop(body, (h0, c0), names, steps, size, xla)
+    hs = saved.stack('h')
 
     def grad(d_hs, d_h, d_c):
       d_hs, dh, dc = _or_zeros((d_hs, d_h, d_c), (hs, h0, c0))
@@ -439,8 +454,7 @@ def _ln_sequence(has_mask, dtype, padded, xla=False):
                    dtype, transpose_a=True)
       if const.shape[0] == 1:
         d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
-      if padded and not xla:
-        d_as = tf.pad(d_as, [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]])
+      d_as = _pad_rows(d_as, xs, steps, padded, xla)
       return (d_as, d_const, dh0, dc0, d_w, None, None) + _row_sums(acc)
 
     return (hs, h, c), grad
@@ -494,13 +508,9 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
       return t + 1, h, hyper_h, c, hyper_c, {k: tas[k].write(t, values[k])
                                              for k in names}
 
-    _, h, hyper_h, c, hyper_c, tas = tf.while_loop(
-        lambda t, *_: t < steps, body,
-        (tf.constant(0), h0, hyper_h0, c0, hyper_c0,
-         _arrays(names, size, clear_after_read=False)),
-        maximum_iterations=size)
-    hs, hyper_hs = tas['h'].stack(), tas['hyper_h'].stack()
-    saved = _Saved(tas, xla)
+    (h, hyper_h, c, hyper_c), saved = _forward_loop(
+        body, (h0, hyper_h0, c0, hyper_c0), names, steps, size, xla)
+    hs, hyper_hs = saved.stack('h'), saved.stack('hyper_h')
 
     def grad(d_hs, d_h, d_hyper_h, d_c, d_hyper_c):
       d_hs, d_h, d_hyper_h, d_c, d_hyper_c = _or_zeros(
@@ -562,9 +572,7 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
         d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
       if hyper_const.shape[0] == 1:
         d_hyper_const = tf.reduce_sum(d_hyper_const, axis=0, keepdims=True)
-      if padded and not xla:
-        pad = [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]]
-        d_xs, d_a = tf.pad(d_xs, pad), tf.pad(d_a, pad)
+      d_xs, d_a = (_pad_rows(d, xs, steps, padded, xla) for d in (d_xs, d_a))
       return ((d_xs, d_const, d_a, d_hyper_const, dh0, d_hyper_h0, dc0, d_hyper_c0,
                d_w, d_hyper_w, d_z_w, tf.reduce_sum(acc['zw_b'], axis=0),
                acc['alpha_w'], acc['beta_w'], tf.reduce_sum(acc['bias'], axis=0),
