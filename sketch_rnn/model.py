@@ -426,7 +426,8 @@ class Model(tf.Module):
     masks = dict(fw=self._masks(fw, steps, batch, dropout),
                  bw=self._masks(bw, steps, batch, dropout))
     last_h = tf.concat(rnn.bidirectional_final_h(
-        fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype), axis=1)
+        fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype,
+        rnn.loop_chains(xt.shape[1], loops=2)), axis=1)
     mu = rnn.matmul(last_h, self.mu_w, self.dtype) + self.mu_b
     presig = rnn.matmul(last_h, self.presig_w, self.dtype) + self.presig_b
     return mu, presig
@@ -462,7 +463,8 @@ class Model(tf.Module):
                                   tf.shape(xt))
     mask = self._masks(cell, steps, batch, dropout)
     state = cell.unflat_state(initial_state)
-    outputs, state = cell.run_sequence(xt, state, const, mask)
+    outputs, state = cell.run_sequence(xt, state, const, mask,
+                                       chains=rnn.loop_chains(xt.shape[1]))
     outputs = tf.reshape(tf.transpose(outputs, [1, 0, 2]), [-1, hps.dec_rnn_size])
     if dropout and hps.use_output_dropout:
       outputs = outputs * rnn.dropout_masks(self.generator, hps.output_dropout_prob,

@@ -227,6 +227,29 @@ def test_xla_loops_give_the_same_numbers(enc, dec, monkeypatch):
     assert np.max(np.abs(a - b)) <= 1e-4 * np.max(np.abs(a)) + 1e-8
 
 
+@pytest.mark.parametrize('enc,dec,xla', [('layer_norm', 'hyper', False),
+                                         ('lstm', 'layer_norm', True)])
+def test_loop_chains_give_the_same_numbers(enc, dec, xla, monkeypatch):
+  """The batch split into independent loops (rnn.loop_chains: one per CPU
+  thread) gives one loop's cost and gradients, recurrent dropout on."""
+  hps = tiny_hparams(dec_model=dec, enc_model=enc, batch_size=5)
+  x, lengths = tiny_batch(hps)
+  monkeypatch.setattr(rnn, 'XLA_MIN_UNITS', 1 if xla else 10**9)
+  results, calls = [], []
+  for chains in (1, 2, 3):
+    monkeypatch.setattr(rnn, 'loop_chains', lambda batch, loops=1, k=chains: (
+        calls.append((batch, loops)) or k))
+    model = sketch_rnn_model.Model(hps, seed=9)
+    cost, _, grads = tf.function(sketch_rnn_model.compute_gradients)(
+        model, x, lengths, 0.3)
+    results.append((float(cost), [g.numpy() for g in grads]))
+  assert sorted(set(calls)) == [(5, 1), (5, 2)]  # the decoder's and the encoder's
+  for c, g in results[1:]:
+    assert c == pytest.approx(results[0][0], rel=1e-6)
+    for a, b in zip(results[0][1], g):
+      assert np.max(np.abs(a - b)) <= 1e-5 * np.max(np.abs(a)) + 1e-8
+
+
 @pytest.mark.parametrize('dec', ['lstm', 'hyper'])
 def test_bfloat16_products_stay_close_to_float32(dec):
   hps = tiny_hparams(dec_model=dec, use_recurrent_dropout=False, scale=0.0,

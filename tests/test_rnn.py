@@ -165,9 +165,10 @@ def test_run_stops_each_sequence_at_its_length():
 
 
 @pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
-@pytest.mark.parametrize('with_mask', [False, True])
-@pytest.mark.parametrize('with_const', [False, True])
-def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const):
+@pytest.mark.parametrize('with_mask,with_const,chains', [
+    (False, False, 1), (False, True, 1), (True, False, 1), (True, True, 1),
+    (True, True, 2), (False, True, 3)])
+def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const, chains):
   rng = np.random.RandomState(2)
   width = 4 if with_const else 0  # a z-like input, the same at every step
   cell = rnn.make_cell(kind, 8, 5 + width, rng, 'bptt', hyper_num_units=6,
@@ -189,7 +190,7 @@ def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const):
       tape.watch([flat, const])
       state = cell.unflat_state(flat)
       if use_hand:
-        outs, state = cell.run_sequence(x, state, const_arg, mask)
+        outs, state = cell.run_sequence(x, state, const_arg, mask, chains=chains)
       else:
         inputs = dict(x=cell.project(x, const_arg),
                       **({'mask': mask} if with_mask else {}))
@@ -212,12 +213,15 @@ def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const):
 
 
 @pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
-@pytest.mark.parametrize('with_mask,xla', [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize('with_mask,xla,chains', [
+    (False, False, 1), (True, False, 1), (True, True, 1), (True, False, 2),
+    (False, True, 3)])
 def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask, xla,
-                                                         monkeypatch):
+                                                         chains, monkeypatch):
   """The encoder's unmasked loops, gathered at length - 1, against dynamic_rnn-
   style masking (rnn.run with lengths): outputs and every gradient. Under XLA
-  the loops keep all T rows and stop at the longest length."""
+  the loops keep all T rows and stop at the longest length; with chains, each
+  loop is split over parts of the batch."""
   if xla:
     monkeypatch.setattr(rnn, 'XLA_MIN_UNITS', 1)
   rng = np.random.RandomState(3)
@@ -239,7 +243,8 @@ def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask, xla,
   def loss(use_hand):
     with tf.GradientTape() as tape:
       if use_hand:
-        finals = rnn.bidirectional_final_h(fw, bw, x, x_rev, lengths, masks)
+        finals = rnn.bidirectional_final_h(fw, bw, x, x_rev, lengths, masks,
+                                           chains=chains)
       else:
         finals = []
         for cell, inputs, mask in ((fw, x, masks[0]), (bw, x_rev, masks[1])):
@@ -254,6 +259,18 @@ def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask, xla,
   (f_hand, g_hand), (f_auto, g_auto) = loss(True), loss(False)
   for a, b in zip(list(f_hand) + list(g_hand), list(f_auto) + list(g_auto)):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_loop_chains_one_per_thread_on_a_cpu(monkeypatch):
+  for threads, batch, loops, chains in ((1, 100, 1, 1), (2, 100, 1, 2), (2, 100, 2, 1),
+                                        (16, 100, 1, 6), (16, 100, 2, 6),
+                                        (16, 40, 2, 2), (2, 20, 1, 1), (2, None, 1, 1)):
+    monkeypatch.setattr(tf.config.threading, 'get_intra_op_parallelism_threads',
+                        lambda t=threads: t)
+    assert rnn.loop_chains(batch, loops) == chains, (threads, batch, loops)
+  for batch, chains, sizes in ((100, 2, [50, 50]), (100, 3, [34, 33, 33]),
+                               (3, 2, [2, 1]), (2, 5, [1, 1])):
+    assert rnn._chain_sizes(batch, chains) == sizes
 
 
 @pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
