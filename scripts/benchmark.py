@@ -119,8 +119,6 @@ def _batches(hps, np, utils):
 def run_one(name, hparams, threads, num_steps, warmup):
   """Measures one configuration in this process; returns a dict of figures."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  tf.config.threading.set_intra_op_parallelism_threads(threads)
-  tf.config.threading.set_inter_op_parallelism_threads(threads)
   import numpy as np  # pylint: disable=g-import-not-at-top
   sys.path.insert(0, REPO)
   from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
@@ -128,6 +126,8 @@ def run_one(name, hparams, threads, num_steps, warmup):
   from sketch_rnn import utils  # pylint: disable=g-import-not-at-top
 
   hps = sketch_rnn_model.get_default_hparams().parse(hparams)
+  # The trainer's thread pools for this precision, on `threads` cores.
+  rnn.configure_threads(hps.precision, threads)
   batches, data = _batches(hps, np, utils)
   steps = hps.max_seq_len
 
@@ -145,22 +145,36 @@ def run_one(name, hparams, threads, num_steps, warmup):
   first = time.perf_counter() - start
 
   # The ceiling: the decoder's recurrent product as Magenta runs it, [x, z, h] @ W,
-  # in the step's precision; a burst of `reps` chained products (~10% of a step).
+  # in the step's precision; a burst of `reps` chained products (~10% of a step),
+  # as many bursts side by side as ops run at once (one per core when each op
+  # has one thread: rnn.configure_threads), so it is all the cores' rate.
   width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size
   dtype = rnn.PRECISIONS[hps.precision]
   a = tf.cast(tf.random.normal([hps.batch_size, width]), dtype)
   w = tf.cast(tf.random.normal([width, 4 * hps.dec_rnn_size]), dtype)
   product_flops = 2 * hps.batch_size * width * 4 * hps.dec_rnn_size
   reps = 25
-  burst = tf.function(lambda a, w: tf.foldl(
-      lambda acc, _: acc + tf.cast(tf.matmul(a, w)[0, 0], tf.float32),
-      tf.range(reps), initializer=0.0))
+  side_by_side = max(1, rnn.cpu_threads()
+                     // max(1, tf.config.threading.get_intra_op_parallelism_threads()))
+  if tf.config.list_physical_devices('GPU'):
+    side_by_side = 1
+
+  @tf.function
+  def burst(a, w):
+    sums = []
+    for k in range(side_by_side):
+      a_k = a + tf.cast(k, dtype)  # distinct inputs: no burst is merged away
+      sums.append(tf.foldl(
+          lambda acc, _, a_k=a_k: acc + tf.cast(tf.matmul(a_k, w)[0, 0], tf.float32),
+          tf.range(reps), initializer=0.0))
+    return tf.add_n(sums)
+
   float(burst(a, w))
 
   def rate():
     t = time.perf_counter()
     float(burst(a, w))
-    return reps * product_flops / (time.perf_counter() - t)
+    return side_by_side * reps * product_flops / (time.perf_counter() - t)
 
   for i in range(warmup):
     one(i + 1)

@@ -45,6 +45,7 @@ from sketch_rnn import cli
 from sketch_rnn import distribute
 from sketch_rnn import draw
 from sketch_rnn import model as sketch_rnn_model
+from sketch_rnn import rnn
 from sketch_rnn import sample
 from sketch_rnn import utils
 
@@ -313,16 +314,8 @@ def trainer(hps, opts):
   On resume the run's model_config.json is the base, with opts.hparams on top.
   Returns the exit code: 0, or 130 when stopped by SIGINT.
   """
-  # A multi-worker strategy must exist before TensorFlow runs any op.
-  strategy = distribute.make_strategy(opts.distribution_strategy,
-                                      opts.collective_timeout)
-  distributed = strategy.num_replicas_in_sync > 1 or opts.distribution_strategy in (
-      'mirrored', 'multi_worker')
-  chief = distribute.is_chief(strategy)
-  seed = opts.seed
-  if seed is None:
-    # Every worker must draw the same global batches: a shared default.
-    seed = 0 if distributed else int.from_bytes(os.urandom(4), 'little')
+  # Up to the strategy nothing runs a TensorFlow op: the thread pools and a
+  # multi-worker strategy must be set before the first.
   log_root = opts.log_root
   prefix = checkpoints.latest_checkpoint(log_root) if opts.resume_training else None
   magenta_run = prefix is not None and checkpoints.is_magenta_prefix(prefix)
@@ -332,6 +325,16 @@ def trainer(hps, opts):
           '--resume_training: no checkpoint in --log_root %s' % log_root)
     hps = _resume_hparams(log_root, hps, magenta_run, opts.hparams)
   sketch_rnn_model.validate_hparams(hps)
+  rnn.configure_threads(hps.precision)
+  strategy = distribute.make_strategy(opts.distribution_strategy,
+                                      opts.collective_timeout)
+  distributed = strategy.num_replicas_in_sync > 1 or opts.distribution_strategy in (
+      'mirrored', 'multi_worker')
+  chief = distribute.is_chief(strategy)
+  seed = opts.seed
+  if seed is None:
+    # Every worker must draw the same global batches: a shared default.
+    seed = 0 if distributed else int.from_bytes(os.urandom(4), 'little')
 
   logging.info('sketch-rnn')
   logging.info('Hyperparams:')

@@ -262,15 +262,51 @@ def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask, xla,
 
 
 def test_loop_chains_one_per_thread_on_a_cpu(monkeypatch):
+  threading = tf.config.threading
   for threads, batch, loops, chains in ((1, 100, 1, 1), (2, 100, 1, 2), (2, 100, 2, 1),
                                         (16, 100, 1, 6), (16, 100, 2, 6),
                                         (16, 40, 2, 2), (2, 20, 1, 1), (2, None, 1, 1)):
-    monkeypatch.setattr(tf.config.threading, 'get_intra_op_parallelism_threads',
+    monkeypatch.setattr(threading, 'get_intra_op_parallelism_threads',
                         lambda t=threads: t)
     assert rnn.loop_chains(batch, loops) == chains, (threads, batch, loops)
+  # bfloat16's pools (rnn.configure_threads): one thread per op, ops side by side
+  monkeypatch.setattr(threading, 'get_intra_op_parallelism_threads', lambda: 1)
+  monkeypatch.setattr(threading, 'get_inter_op_parallelism_threads', lambda: 2)
+  assert rnn.loop_chains(100) == 2 and rnn.loop_chains(100, loops=2) == 1
+  monkeypatch.setattr(threading, 'get_intra_op_parallelism_threads', lambda: 0)
+  monkeypatch.setattr(threading, 'get_inter_op_parallelism_threads', lambda: 0)
+  monkeypatch.setattr(rnn, 'cpu_cores', lambda: 4)
+  assert rnn.loop_chains(100) == 4  # TensorFlow's default: all cores
   for batch, chains, sizes in ((100, 2, [50, 50]), (100, 3, [34, 33, 33]),
                                (3, 2, [2, 1]), (2, 5, [1, 1])):
     assert rnn._chain_sizes(batch, chains) == sizes
+
+
+@pytest.mark.parametrize('precision,threads,gpus,pools', [
+    ('bfloat16', None, [], (1, 6)),  # one thread per op, one op per core
+    ('bfloat16', 2, [], (1, 2)),
+    ('float32', 2, [], (2, 2)),
+    ('float32', None, [], None),  # TensorFlow's default: both pools all cores
+    ('bfloat16', None, ['GPU:0'], None)])
+def test_configure_threads(precision, threads, gpus, pools, monkeypatch):
+  threading, set_to = tf.config.threading, {}
+  monkeypatch.setattr(threading, 'set_intra_op_parallelism_threads',
+                      lambda n: set_to.__setitem__('intra', n))
+  monkeypatch.setattr(threading, 'set_inter_op_parallelism_threads',
+                      lambda n: set_to.__setitem__('inter', n))
+  monkeypatch.setattr(tf.config, 'list_physical_devices', lambda kind=None: gpus)
+  monkeypatch.setattr(rnn, 'cpu_cores', lambda: 6)
+  assert rnn.configure_threads(precision, threads)
+  assert set_to == ({} if pools is None else dict(intra=pools[0], inter=pools[1]))
+
+
+def test_configure_threads_too_late_changes_nothing():
+  tf.constant(1.0) + 1.0  # the runtime has started
+  before = (tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads())
+  assert not rnn.configure_threads('bfloat16', before[1] + 3)
+  assert (tf.config.threading.get_intra_op_parallelism_threads(),
+          tf.config.threading.get_inter_op_parallelism_threads()) == before
 
 
 @pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])

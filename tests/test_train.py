@@ -145,6 +145,36 @@ def test_resume_continues_where_it_stopped(tiny_run, tmp_path):
   assert run.restore()[0] == 65
 
 
+def test_thread_pools_are_set_for_the_runs_precision_before_tensorflow_starts(
+    tiny_run, tmp_path, monkeypatch):
+  """On resume the precision is the run's (model_config.json), known before the
+  strategy starts TensorFlow's runtime, whose thread pools are then fixed."""
+  from sketch_rnn import distribute, rnn, sketch_rnn_train  # pylint: disable=g-import-not-at-top
+  log_root = str(tmp_path / 'bf16')
+  shutil.copytree(tiny_run[0], log_root)
+  path = os.path.join(log_root, 'model_config.json')
+  config = json.load(open(path))
+  config['precision'] = 'bfloat16'
+  json.dump(config, open(path, 'w'))
+  calls = []
+
+  class Started(Exception):
+    pass
+
+  def make_strategy(*unused):
+    calls.append('strategy')
+    raise Started()
+
+  monkeypatch.setattr(rnn, 'configure_threads', lambda p: calls.append(p))
+  monkeypatch.setattr(distribute, 'make_strategy', make_strategy)
+  with pytest.raises(Started):
+    sketch_rnn_train.trainer(
+        sketch_rnn_model.get_default_hparams(),
+        sketch_rnn_train.Options(data_dir=BUNDLED, log_root=log_root,
+                                 resume_training=True, hparams='num_steps=50'))
+  assert calls == ['bfloat16', 'strategy']
+
+
 def test_same_seed_same_first_30_losses():
   hps = sketch_rnn_model.get_default_hparams().parse(TINY)
   def losses(seed):
