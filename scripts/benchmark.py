@@ -31,9 +31,11 @@ every decoder step; backward twice the forward), whatever this code does to skip
 some (it multiplies z once per sketch): efficiency is then comparable with any
 implementation's. `executed_gflop` in the JSON counts what this code multiplies.
 The ceiling is the median rate of the step's dominant product (the decoder's
-[B, 645] x [645, 2048] for lstm512) in the step's precision, timed in a short
-burst after every timed step, so that a machine whose speed drifts (shared
-cloud cores do) moves both alike; efficiency is the median of the per-step ratios.
+[B, 645] x [645, 2048] for lstm512) in the step's precision on all the threads,
+timed in a short burst after every timed step, so that a machine whose speed
+drifts (shared cloud cores do) moves both alike; efficiency is the median of the
+per-step ratios. --threads is the cores a run gets; its thread pools are the
+trainer's for that precision (rnn.configure_threads).
 On a GPU the same code runs unchanged.
 """
 
