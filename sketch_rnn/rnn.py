@@ -597,9 +597,25 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
 XLA_MIN_UNITS = 64
 
 
+def _use_xla(builder, dtype, xs):
+  """Whether the sequence runs as an XLA function (see XLA_MIN_UNITS).
+
+  Not a plain LSTM of more than 128 units on a single CPU thread: there its
+  products dominate, and XLA's one-thread products are slower than oneDNN's
+  ([100, 645] x [645, 2048]: 85 against 97 GFLOP/s), so lstm512's step (encoder
+  256, decoder 512) ran 0.955x with XLA in a same-process A/B, where small's
+  (64, 128) ran 1.07x, hyper512's 1.048x and lstm512's on two threads 1.06x.
+  """
+  units = xs.shape[-1] // 4
+  if dtype != tf.float32 or units < XLA_MIN_UNITS:
+    return False
+  return not (builder is _lstm_sequence and units > 128 and cpu_threads() == 1
+              and not tf.config.list_logical_devices('GPU'))
+
+
 def _run_sequence(builder, args, mask, steps, dtype, xs):
   """Calls the sequence made by builder(has_mask, dtype, padded, xla), cached."""
-  xla = dtype == tf.float32 and xs.shape[-1] >= 4 * XLA_MIN_UNITS
+  xla = _use_xla(builder, dtype, xs)
   key = (builder, mask is not None, dtype, steps is not None, xla)
   if key not in _SEQUENCES:
     fn = builder(*key[1:])

@@ -309,6 +309,20 @@ def test_configure_threads_too_late_changes_nothing():
           tf.config.threading.get_inter_op_parallelism_threads()) == before
 
 
+def test_which_sequences_xla_compiles(monkeypatch):
+  gates = lambda units: tf.zeros([2, 1, 4 * units])
+  for threads, builder, units, dtype, xla in (
+      (2, rnn._lstm_sequence, 512, tf.float32, True),
+      (1, rnn._lstm_sequence, 512, tf.float32, False),  # oneDNN's products win
+      (1, rnn._lstm_sequence, 128, tf.float32, True),
+      (1, rnn._ln_sequence, 512, tf.float32, True),
+      (1, rnn._hyper_sequence, 256, tf.float32, True),
+      (2, rnn._lstm_sequence, 32, tf.float32, False),  # under XLA_MIN_UNITS
+      (2, rnn._hyper_sequence, 512, tf.bfloat16, False)):
+    monkeypatch.setattr(rnn, 'cpu_threads', lambda t=threads: t)
+    assert rnn._use_xla(builder, dtype, gates(units)) == xla, (threads, units)
+
+
 @pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
 def test_xla_compiled_sequence_equals_plain(kind, monkeypatch):
   """Big float32 decoders run their sequence as an XLA function (XLA_MIN_UNITS):
