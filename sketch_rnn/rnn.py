@@ -610,7 +610,7 @@ def _use_xla(builder, dtype, xs):
   if dtype != tf.float32 or units < XLA_MIN_UNITS:
     return False
   return not (builder is _lstm_sequence and units > 128 and cpu_threads() == 1
-              and not tf.config.list_logical_devices('GPU'))
+              and not _on_gpu())
 
 
 def _run_sequence(builder, args, mask, steps, dtype, xs):
@@ -641,9 +641,14 @@ def loop_chains(batch, loops=1):
   of 50 rows on two threads run the small configuration's decoder 1.67x faster
   than one of 100 (1.08x at 512 units). A GPU runs one chain.
   """
-  if batch is None or tf.config.list_logical_devices('GPU'):
+  if batch is None or _on_gpu():
     return 1
   return max(1, min(cpu_threads() // loops, batch // MIN_CHAIN_ROWS))
+
+
+def _on_gpu():
+  """Whether the loops being traced run on a GPU (one is visible)."""
+  return bool(tf.config.list_logical_devices('GPU'))
 
 
 def cpu_cores():
@@ -672,6 +677,7 @@ def configure_threads(precision, threads=None):
   intra-op pool: it keeps `threads` (both pools). Call it before TensorFlow runs
   anything; it returns False (and changes nothing) when that is too late.
   """
+  # Physical devices: listing logical ones (_on_gpu) would start the runtime.
   one_per_op = (precision == 'bfloat16'
                 and not tf.config.list_physical_devices('GPU'))
   if threads is None and not one_per_op:
