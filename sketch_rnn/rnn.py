@@ -19,9 +19,10 @@ gate order (i, j, f, o), forget bias 1.0 inside sigmoid(f + 1), state layout and
 initialisers, so a Magenta checkpoint loads into it. What differs is the shape of
 the computation, not its maths:
 
-  * the input half of [x, h] @ [W_xh; W_hh] is one product over all time steps
-    (`project`), done before the loop; a part of the input that is the same at every
-    step (the decoder's z) is multiplied once per sequence, not once per step;
+  * a part of the input that is the same at every step (the decoder's z) is
+    multiplied once per sequence, not once per step; the rest (the 5 stroke
+    numbers) is multiplied inside the loop, one small product per step (`project`
+    does it for all steps at once where the caller wants that: sampling);
   * the state travels through the loop as a tuple of tensors and is concatenated to
     Magenta's flat layout only at the ends (`flat_state` / `unflat_state`);
   * recurrent-dropout masks are drawn for all steps at once from the caller's
@@ -216,17 +217,44 @@ def _forward_loop(body, state, names, steps, size, xla):
   return out[1:-1], _Saved(out[-1], xla)
 
 
-def _pad_rows(d_xs, xs, steps, padded, xla):
-  """d_xs with all of xs's T rows: zeros past `steps` (already so under XLA)."""
+def _pad_rows(d_x, x, steps, padded, xla):
+  """d_x with all of x's T rows: zeros past `steps` (already so under XLA)."""
   if padded and not xla:
-    return tf.pad(d_xs, [[0, tf.shape(xs)[0] - steps], [0, 0], [0, 0]])
-  return d_xs
+    return tf.pad(d_x, [[0, tf.shape(x)[0] - steps], [0, 0], [0, 0]])
+  return d_x
 
 
-def _loop_size(xs, steps, xla):
+def _loop_size(x, steps, xla):
   """The loops' TensorArray size: `steps`, or under XLA all T (XLA needs a size
   known when it compiles; the rows past `steps` stay zero)."""
-  return tf.shape(xs)[0] if xla else steps
+  return tf.shape(x)[0] if xla else steps
+
+
+def _input_share(x, w_x, xla):
+  """t -> x[t] @ w_x, the input's share of the gates at step t.
+
+  Under XLA the product is taken step by step inside the loop, fused with the
+  step's other work (one product over all steps beforehand wrote and read back
+  a [T, B, 4n] tensor: whole steps 1.04-1.06x slower, same-process A/Bs). In a
+  TensorFlow loop one more op per step costs more than that (lstm512 on one
+  thread 0.986x): there it is one product over all steps, read per step.
+  """
+  if xla:
+    return lambda t: x[t] @ w_x
+  shape = tf.concat([tf.shape(x)[:2], [w_x.shape[-1]]], axis=0)
+  xw = tf.reshape(tf.reshape(x, [-1, x.shape[-1]]) @ w_x, shape)
+  return lambda t: xw[t]
+
+
+def _input_grads(x, w_x, d_gates, steps, padded, xla):
+  """The gradients of x [T, B, X] and w_x [X, G] of the gates' share x[t] @ w_x,
+  from the gates' gradients d_gates [S, B, G] of the S steps the loop ran (S is
+  T under XLA): (d_x [T, B, X], d_w_x), each one product over all steps."""
+  x_run = x[:steps] if padded and not xla else x
+  d_flat = tf.reshape(d_gates, [-1, d_gates.shape[-1]])
+  d_x = tf.reshape(tf.matmul(d_flat, tf.transpose(w_x)), tf.shape(x_run))
+  d_w_x = tf.matmul(tf.reshape(x_run, [-1, x.shape[-1]]), d_flat, transpose_a=True)
+  return _pad_rows(d_x, x, steps, padded, xla), d_w_x
 
 
 def _or_zeros(grads, likes):
@@ -246,25 +274,27 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
   the backward loop does only dGates @ W_hh^T per step, and the weight gradient is
   ONE product H_prev^T @ dGates over all steps after it (PERF-NOTES.md).
 
-  The gates at step t are xs[t] + const + h @ w_hh: xs [T, B, 4n] is the input's
-  share, const [B or 1, 4n] the share that is the same at every step (z's product
-  and the bias), added per step rather than broadcast over all T beforehand (its
-  gradient is summed in the loop: a sum over T afterwards is slow on CPU).
+  The gates at step t are x[t] @ w_x + const + h @ w_hh: x [T, B, X] is the
+  input (_input_share), const [B or 1, 4n] the share that is the same at every
+  step (z's product and the bias), added per step rather than broadcast over all
+  T beforehand (its gradient is summed in the loop: a sum over T afterwards is
+  slow on CPU).
   c0, h0 [B, n], w_hh [n, 4n]. Only `steps` <= T steps run; when `padded`, the
   outputs stop there (under XLA they keep all T rows, zeros past `steps`).
   """
 
   @tf.custom_gradient
-  def sequence(xs, const, c0, h0, w_hh, mask, steps):
-    size = _loop_size(xs, steps, xla)
+  def sequence(x, w_x, const, c0, h0, w_hh, mask, steps):
+    size = _loop_size(x, steps, xla)
     w = tf.cast(w_hh, dtype)
+    x_share = _input_share(x, w_x, xla)
     # What the backward pass reads, one TensorArray each: writes and reads keep
     # the step's tensor as it is (no split of a stacked gate tensor, no copy).
     names = ('h', 'c_prev', 'i', 'g', 'gm', 'f', 'o', 'tc') if has_mask else (
         'h', 'c_prev', 'i', 'g', 'f', 'o', 'tc')
 
     def body(t, c, h, tas):
-      gates = xs[t] + const + matmul(h, w, dtype)
+      gates = x_share(t) + const + matmul(h, w, dtype)
       i, j, f, o = tf.split(gates, 4, axis=-1)
       i, g = tf.sigmoid(i), tf.tanh(j)
       f, o = tf.sigmoid(f + FORGET_BIAS), tf.sigmoid(o)
@@ -299,7 +329,7 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
 
       _, dh0, dc0, d_const, dgates = tf.while_loop(
           lambda t, *_: t >= 0, back,
-          (steps - 1, dh_next, dc_next, tf.zeros_like(xs[0]),
+          (steps - 1, dh_next, dc_next, tf.zeros([tf.shape(h0)[0], w_hh.shape[1]]),
            tf.TensorArray(tf.float32, size=size)),
           maximum_iterations=size)
       if const.shape[0] == 1:
@@ -309,8 +339,8 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
       n = h0.shape[-1]
       d_w = matmul(tf.reshape(h_prev, [-1, n]), tf.reshape(dgates, [-1, 4 * n]),
                    dtype, transpose_a=True)
-      dgates = _pad_rows(dgates, xs, steps, padded, xla)
-      return dgates, d_const, dc0, dh0, d_w, None, None
+      d_x, d_w_x = _input_grads(x, w_x, dgates, steps, padded, xla)
+      return d_x, d_w_x, d_const, dc0, dh0, d_w, None, None
 
     return (hs, c, h), grad
 
@@ -320,17 +350,17 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False):
 _SEQUENCES = {}
 
 
-def lstm_sequence(xs, const, state, w_hh, drop_mask=None, steps=None,
+def lstm_sequence(x, w_x, const, state, w_hh, drop_mask=None, steps=None,
                   dtype=tf.float32):
-  """Runs an LSTM (Magenta's maths) with gates xs[t] + const + h @ w_hh.
+  """Runs an LSTM (Magenta's maths) with gates x[t] @ w_x + const + h @ w_hh.
 
-  xs [T, B, 4n], const [B or 1, 4n], state (c, h). Returns (h for every step run
-  [steps, B, n] (all T rows under XLA, zeros past `steps`), final (c, h)). steps:
-  run only the first `steps` (a scalar tensor); default all T.
+  x [T, B, X], w_x [X, 4n], const [B or 1, 4n], state (c, h). Returns (h for
+  every step run [steps, B, n] (all T rows under XLA, zeros past `steps`), final
+  (c, h)). steps: run only the first `steps` (a scalar tensor); default all T.
   """
   c, h = state
-  hs, c, h = _run_sequence(_lstm_sequence, (xs, const, c, h, w_hh, ()), drop_mask,
-                           steps, dtype, xs)
+  hs, c, h = _run_sequence(_lstm_sequence, (x, w_x, const, c, h, w_hh, ()),
+                           drop_mask, steps, dtype, x, w_hh.shape[0])
   return hs, (c, h)
 
 
@@ -415,19 +445,21 @@ def _ln_lstm_backward(dh, dc, s, mask, ln, acc):
 def _ln_sequence(has_mask, dtype, padded, xla=False):
   """The LayerNormLSTM over all steps, backprop through time by hand.
 
-  Gates xs[t] + const + h @ w_hh, as _lstm_sequence; the layer norms' backward is
-  written out (layer_norm_grad) and their gamma/beta gradients summed in the loop.
+  Gates x[t] @ w_x + const + h @ w_hh, as _lstm_sequence; the layer norms'
+  backward is written out (layer_norm_grad) and their gamma/beta gradients summed
+  in the loop.
   """
   names = ('h',) + _LN_SAVED + (('gm',) if has_mask else ())
 
   @tf.custom_gradient
-  def sequence(xs, const, h0, c0, w_hh, mask, steps, *ln):
-    size = _loop_size(xs, steps, xla)
+  def sequence(x, w_x, const, h0, c0, w_hh, mask, steps, *ln):
+    size = _loop_size(x, steps, xla)
     w = tf.cast(w_hh, dtype)
     n = h0.shape[-1]
+    x_share = _input_share(x, w_x, xla)
 
     def body(t, h, c, tas):
-      a = xs[t] + const + matmul(h, w, dtype)
+      a = x_share(t) + const + matmul(h, w, dtype)
       h, c, saved = _ln_lstm_forward(a, c, mask[t] if has_mask else None, ln)
       saved['h'] = h
       return t + 1, h, c, {k: tas[k].write(t, saved[k]) for k in names}
@@ -458,8 +490,8 @@ def _ln_sequence(has_mask, dtype, padded, xla=False):
                    dtype, transpose_a=True)
       if const.shape[0] == 1:
         d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
-      d_as = _pad_rows(d_as, xs, steps, padded, xla)
-      return (d_as, d_const, dh0, dc0, d_w, None, None) + _row_sums(acc)
+      d_x, d_w_x = _input_grads(x, w_x, d_as, steps, padded, xla)
+      return (d_x, d_w_x, d_const, dh0, dc0, d_w, None, None) + _row_sums(acc)
 
     return (hs, h, c), grad
 
@@ -481,26 +513,29 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
            + tuple('m_' + k for k in ln_names) + tuple('y_' + k for k in _LN_SAVED))
 
   @tf.custom_gradient
-  def sequence(xs, const, hyper_xs, hyper_const, h0, hyper_h0, c0, hyper_c0,
+  def sequence(x, w_x, const, hyper_w_x, hyper_const, h0, hyper_h0, c0, hyper_c0,
                hh_w, hyper_w_hh, z_w, zw_b, alpha_w, beta_w, bias, mask, steps,
                *lns):
-    size = _loop_size(xs, steps, xla)
+    size = _loop_size(x, steps, xla)
     ln, hyper_ln = lns[:4], lns[4:]
     n, hn = h0.shape[-1], hyper_h0.shape[-1]
     emb = z_w.shape[1] // 12
     batch = tf.shape(h0)[0]
     w_p, hyper_w_p = tf.cast(hh_w, dtype), tf.cast(hyper_w_hh, dtype)
+    # x feeds both LSTMs: one product
+    x_share = _input_share(x, tf.concat([w_x, hyper_w_x], axis=1), xla)
 
     def body(t, h, hyper_h, c, hyper_c, tas):
+      xw, hyper_xw = tf.split(x_share(t), [4 * n, 4 * hn], axis=1)
       hyper_hh, hh = tf.split(matmul(h, w_p, dtype), [4 * hn, 4 * n], axis=1)
-      a = hyper_xs[t] + hyper_const + hyper_hh + matmul(hyper_h, hyper_w_p, dtype)
+      a = hyper_xw + hyper_const + hyper_hh + matmul(hyper_h, hyper_w_p, dtype)
       hyper_h, hyper_c, hyper_saved = _ln_lstm_forward(a, hyper_c, None, hyper_ln)
       zw, zb = tf.split(hyper_h @ z_w, [8 * emb, 4 * emb], axis=1)
       zw = tf.reshape(zw + zw_b, [-1, 8, emb])
       zb = tf.reshape(zb, [-1, 4, emb])
       alpha = tf.einsum('bke,ken->bkn', zw, alpha_w)  # [B, 8, n]: x's 4, then h's
       alpha_x, alpha_h = tf.split(alpha, 2, axis=1)
-      xh = xs[t] + const
+      xh = xw + const
       pre = (alpha_x * tf.reshape(xh, [-1, 4, n])
              + (alpha_h * tf.reshape(hh, [-1, 4, n])
                 + tf.einsum('bke,ken->bkn', zb, beta_w)))
@@ -576,8 +611,10 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
         d_const = tf.reduce_sum(d_const, axis=0, keepdims=True)
       if hyper_const.shape[0] == 1:
         d_hyper_const = tf.reduce_sum(d_hyper_const, axis=0, keepdims=True)
-      d_xs, d_a = (_pad_rows(d, xs, steps, padded, xla) for d in (d_xs, d_a))
-      return ((d_xs, d_const, d_a, d_hyper_const, dh0, d_hyper_h0, dc0, d_hyper_c0,
+      d_x, d_w_x = _input_grads(x, w_x, d_xs, steps, padded, xla)
+      d_hyper_x, d_hyper_w_x = _input_grads(x, hyper_w_x, d_a, steps, padded, xla)
+      return ((d_x + d_hyper_x, d_w_x, d_const, d_hyper_w_x, d_hyper_const, dh0,
+               d_hyper_h0, dc0, d_hyper_c0,
                d_w, d_hyper_w, d_z_w, tf.reduce_sum(acc['zw_b'], axis=0),
                acc['alpha_w'], acc['beta_w'], tf.reduce_sum(acc['bias'], axis=0),
                None, None) + _row_sums(acc['ln']) + _row_sums(acc['hyper_ln']))
@@ -597,7 +634,7 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
 XLA_MIN_UNITS = 64
 
 
-def _use_xla(builder, dtype, xs):
+def _use_xla(builder, dtype, units):
   """Whether the sequence runs as an XLA function (see XLA_MIN_UNITS).
 
   Not a plain LSTM of more than 128 units on a single CPU thread: there its
@@ -606,23 +643,24 @@ def _use_xla(builder, dtype, xs):
   256, decoder 512) ran 0.955x with XLA in a same-process A/B, where small's
   (64, 128) ran 1.07x, hyper512's 1.048x and lstm512's on two threads 1.06x.
   """
-  units = xs.shape[-1] // 4
   if dtype != tf.float32 or units < XLA_MIN_UNITS:
     return False
   return not (builder is _lstm_sequence and units > 128 and cpu_threads() == 1
               and not _on_gpu())
 
 
-def _run_sequence(builder, args, mask, steps, dtype, xs):
-  """Calls the sequence made by builder(has_mask, dtype, padded, xla), cached."""
-  xla = _use_xla(builder, dtype, xs)
+def _run_sequence(builder, args, mask, steps, dtype, x, units):
+  """Calls the sequence made by builder(has_mask, dtype, padded, xla), cached,
+  on args (ending in a tuple of extra args) for input x [T, B, X] to a cell of
+  `units` units."""
+  xla = _use_xla(builder, dtype, units)
   key = (builder, mask is not None, dtype, steps is not None, xla)
   if key not in _SEQUENCES:
     fn = builder(*key[1:])
     _SEQUENCES[key] = tf.function(fn, jit_compile=True) if xla else fn
   mask = mask if mask is not None else tf.zeros([0])
   if steps is None:
-    steps = xs.shape[0] or tf.shape(xs)[0]
+    steps = x.shape[0] or tf.shape(x)[0]
   return _SEQUENCES[key](*args[:-1], mask, tf.convert_to_tensor(steps, tf.int32),
                          *args[-1])
 
@@ -706,13 +744,6 @@ def dropout_masks(generator, keep_prob, shape):
 # ---------------------------------------------------------------------------
 # The cells
 # ---------------------------------------------------------------------------
-
-
-def _input_share(x, w_xh):
-  """x [T, B, X] @ w_xh[:X] as one product over all steps: [T, B, G]."""
-  shape, width = tf.shape(x), x.shape[-1]
-  return tf.reshape(tf.reshape(x, [-1, width]) @ w_xh[:width],
-                    [shape[0], shape[1], w_xh.shape[-1]])
 
 
 class _Cell(tf.Module):
@@ -808,13 +839,12 @@ class LSTMCell(_Cell):
 
   def _sequence(self, x, state, const, drop_mask, steps, dtype):
     width = x.shape[-1]
-    xs = _input_share(x, self.W_xh)
     if const is None:
       const = self.bias[None]
     else:
       const = const @ self.W_xh[width:] + self.bias
-    return lstm_sequence(xs, const, state, tf.convert_to_tensor(self.W_hh), drop_mask,
-                         steps, dtype)
+    return lstm_sequence(x, self.W_xh[:width], const, state,
+                         tf.convert_to_tensor(self.W_hh), drop_mask, steps, dtype)
 
   def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
     c, h = state
@@ -845,15 +875,15 @@ class LayerNormLSTMCell(_Cell):
     return state[0]
 
   def _sequence(self, x, state, const, drop_mask, steps, dtype):
-    xs = _input_share(x, self.W_xh)
+    width = x.shape[-1]
     const = (tf.zeros([1, 4 * self.num_units]) if const is None
-             else const @ self.W_xh[x.shape[-1]:])
+             else const @ self.W_xh[width:])
     ln = [tf.convert_to_tensor(v) for v in (self.ln_all_gamma, self.ln_all_beta,
                                             self.ln_c_gamma, self.ln_c_beta)]
     h, c = state
-    hs, h, c = _run_sequence(_ln_sequence,
-                             (xs, const, h, c, tf.convert_to_tensor(self.W_hh), ln),
-                             drop_mask, steps, dtype, xs)
+    args = (x, self.W_xh[:width], const, h, c, tf.convert_to_tensor(self.W_hh), ln)
+    hs, h, c = _run_sequence(_ln_sequence, args, drop_mask, steps, dtype, x,
+                             self.num_units)
     return hs, (h, c)
 
   def step(self, xw, state, drop_mask=None, weights=None):
@@ -947,7 +977,6 @@ class HyperLSTMCell(_Cell):
   def _sequence(self, x, state, const, drop_mask, steps, dtype):
     width = x.shape[-1]
     hyper_w_xh = self.hyper_cell.W_xh[:self.input_size]
-    xs, hyper_xs = _input_share(x, self.W_xh), _input_share(x, hyper_w_xh)
     if const is None:
       const = tf.zeros([1, 4 * self.num_units])
       hyper_const = tf.zeros([1, 4 * self.hyper_num_units])
@@ -958,11 +987,12 @@ class HyperLSTMCell(_Cell):
     ln = [tf.convert_to_tensor(getattr(cell, name)) for cell in cells
           for name in ('ln_all_gamma', 'ln_all_beta', 'ln_c_gamma', 'ln_c_beta')]
     h, hyper_h, c, hyper_c = state
-    args = (xs, const, hyper_xs, hyper_const, h, hyper_h, c, hyper_c, w['hh_w'],
-            tf.convert_to_tensor(self.hyper_cell.W_hh), w['z_w'], w['zw_b'],
-            w['alpha_w'], w['beta_w'], tf.convert_to_tensor(self.bias), ln)
+    args = (x, self.W_xh[:width], const, hyper_w_xh[:width], hyper_const, h,
+            hyper_h, c, hyper_c, w['hh_w'], tf.convert_to_tensor(self.hyper_cell.W_hh),
+            w['z_w'], w['zw_b'], w['alpha_w'], w['beta_w'],
+            tf.convert_to_tensor(self.bias), ln)
     hs, *state = _run_sequence(_hyper_sequence, args, drop_mask, steps,
-                               dtype, xs)
+                               dtype, x, self.num_units)
     return hs, tuple(state)
 
   def step(self, xw, state, drop_mask=None, weights=None):

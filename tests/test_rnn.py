@@ -187,7 +187,7 @@ def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const, chai
 
   def loss(use_hand):
     with tf.GradientTape() as tape:
-      tape.watch([flat, const])
+      tape.watch([flat, const, x])  # x too: the input's product is in the loop
       state = cell.unflat_state(flat)
       if use_hand:
         outs, state = cell.run_sequence(x, state, const_arg, mask, chains=chains)
@@ -200,7 +200,7 @@ def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const, chai
       final = cell.flat_state(state)
       value = (tf.reduce_sum(outs * weights) + tf.reduce_sum(final * final)
                + tf.reduce_sum(final[:, ::2]))
-    sources = [flat, const] + list(cell.trainable_variables)
+    sources = [flat, const, x] + list(cell.trainable_variables)
     return value, tape.gradient(value, sources)
 
   (v_hand, g_hand), (v_auto, g_auto) = loss(True), loss(False)
@@ -233,7 +233,6 @@ def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask, xla,
   steps, batch = 9, 4
   lengths = tf.constant([8, 1, 5, 3], tf.int32)  # the longest stops before T
   x = tf.constant(rng.normal(size=(steps, batch, 5)).astype(np.float32))
-  x_rev = tf.reverse_sequence(x, lengths, seq_axis=0, batch_axis=1)
   masks = (None, None)
   if with_mask:
     gen = tf.random.Generator.from_seed(1)
@@ -242,6 +241,8 @@ def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask, xla,
 
   def loss(use_hand):
     with tf.GradientTape() as tape:
+      tape.watch(x)
+      x_rev = tf.reverse_sequence(x, lengths, seq_axis=0, batch_axis=1)
       if use_hand:
         finals = rnn.bidirectional_final_h(fw, bw, x, x_rev, lengths, masks,
                                            chains=chains)
@@ -254,7 +255,8 @@ def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask, xla,
                              lengths=lengths)
           finals.append(cell.output(state))
       value = tf.reduce_sum(tf.stack(finals) * weights)
-    return finals, tape.gradient(value, fw.trainable_variables + bw.trainable_variables)
+    return finals, tape.gradient(
+        value, [x] + list(fw.trainable_variables + bw.trainable_variables))
 
   (f_hand, g_hand), (f_auto, g_auto) = loss(True), loss(False)
   for a, b in zip(list(f_hand) + list(g_hand), list(f_auto) + list(g_auto)):
@@ -310,7 +312,6 @@ def test_configure_threads_too_late_changes_nothing():
 
 
 def test_which_sequences_xla_compiles(monkeypatch):
-  gates = lambda units: tf.zeros([2, 1, 4 * units])
   for threads, builder, units, dtype, xla in (
       (2, rnn._lstm_sequence, 512, tf.float32, True),
       (1, rnn._lstm_sequence, 512, tf.float32, False),  # oneDNN's products win
@@ -320,7 +321,7 @@ def test_which_sequences_xla_compiles(monkeypatch):
       (2, rnn._lstm_sequence, 32, tf.float32, False),  # under XLA_MIN_UNITS
       (2, rnn._hyper_sequence, 512, tf.bfloat16, False)):
     monkeypatch.setattr(rnn, 'cpu_threads', lambda t=threads: t)
-    assert rnn._use_xla(builder, dtype, gates(units)) == xla, (threads, units)
+    assert rnn._use_xla(builder, dtype, units) == xla, (threads, units)
 
 
 @pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
