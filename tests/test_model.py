@@ -187,6 +187,33 @@ def test_same_seed_same_run():
   assert len(set(first)) == 4  # it trains: the loss moves
 
 
+def test_decoder_masks_are_drawn_after_the_encoders():
+  """The encoder's loops need their dropout masks first: the decoder's draw waits
+  for them (a control dependency), so TensorFlow cannot draw it first."""
+  hps = tiny_hparams()
+  x, lengths = tiny_batch(hps)
+  model = sketch_rnn_model.Model(hps, seed=0)
+  graph = tf.function(lambda x, s: model(x, s, dropout=True)['r_cost']
+                      ).get_concrete_function(x, lengths).graph
+  draws = [op for op in graph.get_operations()
+           if op.type == 'StatelessRandomUniformV2'
+           and op.outputs[0].shape.rank == 3]  # the recurrent masks [T, B, n]
+  units = [op.outputs[0].shape[-1] for op in draws]
+  assert sorted(units) == [16, 16, 24]  # encoder fw, bw; decoder
+
+  def ancestors(op, seen):
+    for parent in [t.op for t in op.inputs] + list(op.control_inputs):
+      if parent not in seen:
+        seen.add(parent)
+        ancestors(parent, seen)
+    return seen
+
+  decoder = draws[units.index(24)]
+  before = ancestors(decoder, set())
+  assert all(op in before for op in draws if op is not decoder)
+  assert not any(decoder in ancestors(op, set()) for op in draws if op is not decoder)
+
+
 @pytest.mark.parametrize('enc,dec', [('layer_norm', 'hyper'), ('lstm', 'lstm')])
 def test_xla_gives_the_same_numbers(enc, dec):
   hps = tiny_hparams(dec_model=dec, enc_model=enc,
