@@ -123,11 +123,12 @@ def run_one(name, hparams, threads, num_steps, warmup):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   sys.path.insert(0, REPO)
+  from sketch_rnn import hparams as hparams_lib  # pylint: disable=g-import-not-at-top
   from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
   from sketch_rnn import rnn  # pylint: disable=g-import-not-at-top
   from sketch_rnn import utils  # pylint: disable=g-import-not-at-top
 
-  hps = sketch_rnn_model.get_default_hparams().parse(hparams)
+  hps = hparams_lib.get_default_hparams().parse(hparams)
   # The trainer's thread pools for this precision, on `threads` cores.
   rnn.configure_threads(hps.precision, threads)
   batches, data = _batches(hps, np, utils)

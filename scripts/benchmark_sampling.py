@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf
 
+from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sample
 
@@ -65,7 +66,7 @@ def main(argv=None):
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
-  hps = sketch_rnn_model.get_default_hparams().parse(args.hparams)
+  hps = hparams.get_default_hparams().parse(args.hparams)
   hps.use_recurrent_dropout = False
   model = sketch_rnn_model.Model(hps, seed=1)
   seq_len = args.seq_len

@@ -38,6 +38,7 @@ sys.path.insert(0, REPO)
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf
 
+from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import utils
 
@@ -45,9 +46,9 @@ MAIN_JOB = ('data_set=[shapes.npz],dec_rnn_size=192,enc_rnn_size=96,z_size=32,'
             'batch_size=64,kl_decay_rate=0.9995')
 
 
-def train_run(hparams, precision, data_dir, steps, seed):
+def train_run(hparams_text, precision, data_dir, steps, seed):
   """Per-step training costs, the validation cost (float32) and s/step."""
-  hps = sketch_rnn_model.get_default_hparams().parse(hparams)
+  hps = hparams.get_default_hparams().parse(hparams_text)
   hps.precision = precision
   train_set, valid_set, _, hps, eval_hps, _ = utils.load_dataset(data_dir, hps,
                                                                  seed=seed)

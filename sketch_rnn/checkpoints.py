@@ -11,13 +11,17 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Reading Magenta's TF1 sketch-rnn checkpoints into this project's Model.
+"""Run folders and checkpoints: this project's, and Magenta's TF1 ones.
 
-Magenta saves every variable under `vector_rnn/`; the model's variables carry the
-same names, so the map is the identity. Adam's slots sit under a doubled prefix
-(`vector_rnn/vector_rnn/<path>/Adam` for m, `.../Adam_1` for v).
+A run folder holds model_config.json (every hyperparameter) and tf.train
+checkpoints `vector-<step>` (RunCheckpoint). Magenta saves every variable under
+`vector_rnn/`; the model's variables carry the same names, so the map is the
+identity. Adam's slots sit under a doubled prefix (`vector_rnn/vector_rnn/<path>/Adam`
+for m, `.../Adam_1` for v). `open_run` is how every reader of a trained run (the
+eval and sample CLIs, the study) gets its model back.
 """
 
+import dataclasses
 import json
 import os
 
@@ -25,8 +29,14 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from sketch_rnn import hparams
+from sketch_rnn import model as sketch_rnn_model
+from sketch_rnn import rnn
 from sketch_rnn import utils
-from sketch_rnn.utils import SketchRNNError
+from sketch_rnn.errors import CheckpointMismatchError
+from sketch_rnn.errors import KeyOnlyConfigError
+from sketch_rnn.errors import NoCheckpointError
+from sketch_rnn.errors import SketchRNNError
 
 
 def magenta_checkpoint_path(path):
@@ -99,7 +109,7 @@ def read_model_config(log_root, hps):
   """hps updated from log_root/model_config.json; hps unchanged when there is none.
 
   A Magenta file that holds only the names (what its trainer wrote) raises a
-  SketchRNNError that says so.
+  KeyOnlyConfigError that says so.
   """
   path = os.path.join(log_root, MODEL_CONFIG)
   if not os.path.exists(path):
@@ -109,7 +119,27 @@ def read_model_config(log_root, hps):
   try:
     return hps.copy().parse_json(text)
   except SketchRNNError as e:
-    raise SketchRNNError('%s: %s' % (path, e)) from None
+    raise type(e)('%s: %s' % (path, e)) from None
+
+
+def run_hparams(log_root, overrides='', key_only_ok=True):
+  """A run's hyperparameters: its model_config.json with `overrides` (--hparams)
+  on top. Where it is Magenta's key-only file and key_only_ok, the defaults stand
+  in for it, with a warning (the overrides then must say it all)."""
+  try:
+    hps = read_model_config(log_root, hparams.get_default_hparams())
+  except KeyOnlyConfigError as e:
+    if not key_only_ok:
+      raise
+    logging.warning('%s; taking the hyperparameters from --hparams.', e)
+    hps = hparams.get_default_hparams()
+  return hps.parse(overrides)
+
+
+def checkpoint_step(prefix):
+  """The training steps a checkpoint of this project holds (its global step)."""
+  reader = tf.train.load_checkpoint(prefix)
+  return int(reader.get_tensor(_GLOBAL_STEP_KEY))
 
 
 def rng_state_to_text(rng):
@@ -120,6 +150,10 @@ def rng_state_to_text(rng):
 def rng_state_from_text(rng, text):
   kind, keys, pos, has_gauss, cached = json.loads(text)
   rng.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+# Where tf.train.Checkpoint files RunCheckpoint's `global_step`.
+_GLOBAL_STEP_KEY = 'global_step/.ATTRIBUTES/VARIABLE_VALUE'
 
 
 class RunCheckpoint:
@@ -173,52 +207,36 @@ class RunCheckpoint:
     """
     candidates = [path] if path else list(reversed(self.manager.checkpoints))
     if not candidates:
-      raise SketchRNNError('%s: no checkpoint to resume from' % self.log_root)
-    errors = []
+      raise NoCheckpointError('%s: no checkpoint to resume from' % self.log_root)
+    errors, mismatched = [], []
     for candidate in candidates:
       try:
         status = self.checkpoint.restore(candidate)
-        # Every weight of this model must come from the file: a checkpoint of
-        # another architecture (say an LSTM under dec_model=layer_norm) is refused
-        # rather than leaving some weights at their initial values.
         status.expect_partial()  # the optimizer and run state may be unwanted
-        status.assert_existing_objects_matched()
-        break
       # A damaged file fails in many ways (OpError, ValueError, IndexError from
       # the reader, ...); each means "try the one before".
       except Exception as e:  # pylint: disable=broad-except
         errors.append('%s (%s)' % (candidate, str(e).splitlines()[0][:200]))
+        continue
+      try:
+        # Every weight of this model must come from the file: a checkpoint of
+        # another architecture (say an LSTM under dec_model=layer_norm) is refused
+        # rather than leaving some weights at their initial values.
+        status.assert_existing_objects_matched()
+      except AssertionError as e:
+        errors.append('%s (%s)' % (candidate, str(e).splitlines()[0][:200]))
+        mismatched.append(candidate)
+        continue
+      break
     else:
-      raise SketchRNNError('no loadable checkpoint: %s' % '; '.join(errors))
+      kind = (CheckpointMismatchError if len(mismatched) == len(candidates)
+              else NoCheckpointError)
+      raise kind('no loadable checkpoint: %s' % '; '.join(errors))
     self.restored_path = candidate
     self.skipped = errors
     if data_rng is not None and self.data_rng_state.numpy():
       rng_state_from_text(data_rng, self.data_rng_state.numpy().decode())
     return int(self.global_step.numpy()), float(self.best_valid_cost.numpy())
-
-
-def open_run(log_root, hps, overrides='', checkpoint=None):
-  """A run folder (this project's or Magenta's): (checkpoint prefix, hyperparameters).
-
-  The hyperparameters are its model_config.json with `overrides` (--hparams) on
-  top; for Magenta's key-only model_config.json, overrides must say it all.
-  """
-  if not os.path.isdir(log_root):
-    raise SketchRNNError('--log_root %s: no such folder' % log_root)
-  prefix = checkpoint or latest_checkpoint(log_root)
-  if prefix is None:
-    raise SketchRNNError('%s: no checkpoint in this folder' % log_root)
-  if not tf.io.gfile.exists(prefix + '.index'):
-    raise SketchRNNError('%s: no such checkpoint' % prefix)
-  if not os.path.exists(os.path.join(log_root, MODEL_CONFIG)):
-    raise SketchRNNError('%s: no model_config.json; cannot know the model' % log_root)
-  try:
-    hps = read_model_config(log_root, hps)
-  except SketchRNNError as e:
-    if 'only the names' not in str(e) or not overrides:
-      raise
-    logging.warning('%s; taking the hyperparameters from --hparams.', e)
-  return prefix, hps.copy().parse(overrides)
 
 
 def latest_checkpoint(log_root):
@@ -240,12 +258,58 @@ def restore_weights(prefix, model):
   run = RunCheckpoint(os.path.dirname(prefix) or '.', model)
   try:
     return run.restore(prefix)[0]
+  except CheckpointMismatchError:
+    raise CheckpointMismatchError(
+        '%s does not fit the model of model_config.json and --hparams: some of '
+        'the model\'s weights are not in it (check dec_model, enc_model, '
+        'conditional)' % prefix) from None
   except SketchRNNError as e:
-    if 'unmatched objects' in str(e):
-      raise SketchRNNError(
-          '%s does not fit the model of model_config.json and --hparams: some of '
-          'the model\'s weights are not in it (check dec_model, enc_model, '
-          'conditional)' % prefix) from None
     reason = str(e).split(prefix, 1)[-1].strip(' ()')
     raise SketchRNNError('%s: cannot load into this model (%s)' % (
         prefix, reason[:300])) from None
+
+
+@dataclasses.dataclass
+class TrainedRun:
+  """A trained run, opened: what eval, sample and the study read from a folder."""
+  log_root: str
+  prefix: str  # the checkpoint restored
+  step: int  # its global step
+  hps: hparams.HParams  # the run's (max_seq_len from the data, when loaded for eval)
+  model: sketch_rnn_model.Model  # built with dropout off, weights restored
+  data: tuple = None  # (train, valid, test) DataLoaders, when data_dir was given
+
+
+def open_run(log_root, data_dir=None, overrides='', checkpoint=None, seed=0,
+             sampling=False):
+  """Opens a run folder (this project's or Magenta's) into a TrainedRun.
+
+  The hyperparameters are its model_config.json with `overrides` (--hparams) on
+  top; for Magenta's key-only model_config.json, overrides must say it all. The
+  model is Magenta's eval model (dropout off, pen loss unmasked), or with
+  `sampling` its sample model (one sketch per batch, pen loss masked); data_dir:
+  also load the data it was trained on, normalised as in training.
+  """
+  if not os.path.isdir(log_root):
+    raise SketchRNNError('--log_root %s: no such folder' % log_root)
+  prefix = checkpoint or latest_checkpoint(log_root)
+  if prefix is None:
+    raise NoCheckpointError('%s: no checkpoint in this folder' % log_root)
+  if not tf.io.gfile.exists(prefix + '.index'):
+    raise NoCheckpointError('%s: no such checkpoint' % prefix)
+  if not os.path.exists(os.path.join(log_root, MODEL_CONFIG)):
+    raise SketchRNNError('%s: no model_config.json; cannot know the model' % log_root)
+  hps = hparams.validate_hparams(run_hparams(log_root, overrides, bool(overrides)))
+  rnn.configure_threads(hps.precision)  # before TensorFlow runs an op
+  model_hps = utils.eval_hparams(hps, inference_mode=sampling)
+  data = None
+  if data_dir is not None:
+    # The sample model's batch of one: a small test split still loads.
+    loaded = utils.load_dataset(data_dir, model_hps if sampling else hps, seed=seed)
+    data = tuple(loaded[:3])
+    if not sampling:
+      hps, model_hps = loaded[3], loaded[4]
+  model = sketch_rnn_model.Model(model_hps, seed=seed)
+  step = restore_weights(prefix, model)
+  logging.info('Loaded %s (global step %d).', prefix, step)
+  return TrainedRun(log_root, prefix, step, hps, model, data)

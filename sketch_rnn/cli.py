@@ -11,49 +11,173 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""What the command-line entry points share: flags and how errors end a run.
+"""What the command-line tools share: every flag, defined once; `--help`; how an
+error ends a run.
 
+Each tool names the flags it takes (`define_flags`), so a flag means the same in
+every tool and its help does not depend on which tool was imported first.
 Exit codes: 0 done, 1 a user error (bad data, hyperparameters, run folder) shown as
 one line, 2 a usage error (an unknown or malformed flag).
 """
 
+import collections
 import os
 import sys
+import textwrap
 
 from absl import app
 from absl import flags
 
-from sketch_rnn import utils
+from sketch_rnn import errors
 
 FLAGS = flags.FLAGS
 
 MAGENTA_DATA_URL = (
     'https://github.com/hardmaru/sketch-rnn-datasets/raw/master/aaron_sheep')
+HPARAMS_GRAMMAR = (
+    'comma-separated name=value pairs, a list as name=[a,b]; whitespace after a '
+    'comma is allowed; the names and defaults are in sketch_rnn/hparams.py')
+
+# kind: absl's DEFINE_<kind>; help: one text, or {tool: text} where the flag
+# means something else to a tool (its --help shows that tool's text).
+Flag = collections.namedtuple('Flag', 'kind default help choices', defaults=(None,))
+CHECKPOINT_HELP = ('A checkpoint prefix (e.g. runs/x/vector-500); default: the latest '
+                   'in --log_root.')
+FLAG_TABLE = {
+    # Magenta's flags
+    'data_dir': Flag('string', MAGENTA_DATA_URL,
+                     'The folder, or http(s) URL, holding the data_set files; a URL '
+                     'is fetched once and cached.'),
+    'log_root': Flag('string', '/tmp/sketch_rnn/models/default',
+                     'The run folder: checkpoints, TensorBoard events, '
+                     'model_config.json.'),
+    'hparams': Flag('string', '', {
+        None: 'Hyperparameters: ' + HPARAMS_GRAMMAR + '.',
+        'scale_sweep': 'Hyperparameters shared by every run (' + HPARAMS_GRAMMAR +
+                       '); must set num_steps and must not set scale (each run '
+                       'adds scale=<s>).'}),
+    'resume_training': Flag('boolean', False,
+                            'Continue from the latest checkpoint in --log_root.'),
+    # this project's
+    'seed': Flag('integer', None,
+                 'Seed for the weights, the data order and augmentation, eps and '
+                 'dropout. Default: a fresh one (training) or 0 (evaluation, '
+                 'sampling).'),
+    'checkpoint': Flag('string', None, CHECKPOINT_HELP),
+    'jit_compile': Flag('boolean', False,
+                        'Compile the whole train step with XLA (slower on a CPU; '
+                        'measure before using).'),
+    'num_samples': Flag('integer', 16,
+                        'Prior samples drawn into TensorBoard at each validation and '
+                        'into samples.svg at the end (0: none).'),
+    'distribution_strategy': Flag(
+        'string', 'auto',
+        'auto: one device, or MirroredStrategy when several GPUs are visible; '
+        'one_device; mirrored; multi_worker (MultiWorkerMirroredStrategy set up by '
+        'the TF_CONFIG environment variable).'),
+    'collective_timeout': Flag('float', 600.0,
+                               'multi_worker: seconds a step waits for the other '
+                               'workers before the run fails with a clear message.'),
+    'max_nonfinite_steps': Flag('integer', 20,
+                                'Stop after this many steps in a row whose loss or '
+                                'gradients are not finite (each is skipped, leaving '
+                                'weights and optimiser untouched).'),
+    'results_json': Flag('string', None,
+                         'Also write the numbers, unrounded, to this JSON file.'),
+    'mode': Flag('enum', 'prior',
+                 'prior: sketches from z ~ N(0, I); reconstruct: test sketches and '
+                 'their decodings; interpolate: slerp between two test sketches.',
+                 ('prior', 'reconstruct', 'interpolate')),
+    'num': Flag('integer', 16,
+                'Sketches (prior), test sketches (reconstruct) or interpolation '
+                'steps.'),
+    'temperature': Flag('float', 0.5, 'Sampling temperature (> 0).'),
+    'greedy': Flag('boolean', False,
+                   'Greedy decoding: the most likely component and pen state, its '
+                   'mean.'),
+    'out': Flag('string', None, {
+        'sketch_rnn_sample': 'The grid to write: .svg, or .png for pixels; default '
+                             '<log_root>/sample_<mode>.svg.',
+        'scale_sweep': 'The study folder: runs in <out>/scale-<s>/seed-<k>, '
+                       'report.md and results beside them.'}),
+    'index_a': Flag('integer', 0, 'interpolate: the first test sketch (file order).'),
+    'index_b': Flag('integer', 1, 'interpolate: the second test sketch (file order).'),
+    'seq_len': Flag('integer', None,
+                    'Points drawn per sketch at most; default the model\'s '
+                    'max_seq_len.'),
+    'ncols': Flag('integer', None, 'Cells per row of the grid (default: square-ish).'),
+    'scales': Flag('string', '0.5,1,2,4', 'Comma-separated values of scale.'),
+    'seeds': Flag('string', '1',
+                  'Comma-separated seeds; each scale is trained once per seed '
+                  '(several give error bars).'),
+    'jobs': Flag('integer', 0,
+                 'Runs trained at the same time, each in its own process; 0: one '
+                 'per GPU, or 1 without a GPU.'),
+    'gpus': Flag('string', 'auto',
+                 'GPUs to spread the runs over, one per job through '
+                 'CUDA_VISIBLE_DEVICES: auto (CUDA_VISIBLE_DEVICES, else '
+                 'nvidia-smi), a list such as 0,1,2,3, or none (leave '
+                 'CUDA_VISIBLE_DEVICES alone).'),
+    'diversity_samples': Flag('integer', 32,
+                              'Prior samples per temperature for the diversity '
+                              'metric (at least 2).'),
+    'eval_sketches': Flag('integer', 256,
+                          'Test sketches decoded for the reconstruction fidelity, '
+                          'spread over the test set (0: all).'),
+    'eval_seed': Flag('integer', 0,
+                      'Seed of eps and of the prior samples in the evaluation (the '
+                      'same for every run, so runs are compared on the same '
+                      'draws).'),
+    'evaluate_run': Flag('string', None,
+                         'Score one trained run folder into its metrics.json and '
+                         'grid.svg, then exit (what the sweep runs after each '
+                         'training; with --data_dir and the evaluation flags).'),
+}
+HELP_ARGS = ('-h', '-help', '--help', '--helpshort', '-?')
 
 
-def define(kind, name, default, help_text):
-  """Defines a flag once, so the entry points can share names in one process."""
-  if name not in FLAGS:
-    getattr(flags, 'DEFINE_' + kind)(name, default, help_text)
+def flag_help(name, tool=None):
+  """The help text of a flag, as `tool` means it."""
+  text = FLAG_TABLE[name].help
+  if isinstance(text, dict):
+    return text.get(tool, text.get(None, ''))
+  return text
 
 
-def define_common():
-  define('string', 'data_dir', MAGENTA_DATA_URL,
-         'The directory in which to find the dataset specified in model hparams. '
-         'If data_dir starts with "http://" or "https://", the file will be '
-         'fetched remotely.')
-  define('string', 'log_root', '/tmp/sketch_rnn/models/default',
-         'Directory to store model checkpoints, tensorboard.')
-  define('string', 'hparams', '',
-         'Pass in comma-separated key=value pairs such as '
-         '\'save_every=40,decay_rate=0.99\' '
-         '(no whitespace) to be read into the HParams object defined in model.py')
-  define('integer', 'seed', None,
-         'Seed for the weights, the data order and augmentation, eps and dropout. '
-         'Default: a fresh one (training) or 0 (evaluation, sampling).')
+def define_flags(names):
+  """Defines these flags of FLAG_TABLE that are not defined yet."""
+  for name in names:
+    if name in FLAGS:
+      continue
+    flag = FLAG_TABLE[name]
+    text = flag.help
+    if isinstance(text, dict):  # absl's --helpfull: every tool's meaning
+      text = ' | '.join('%s: %s' % (tool or 'others', t) for tool, t in text.items())
+    if flag.kind == 'enum':
+      flags.DEFINE_enum(name, flag.default, flag.choices, text)
+    else:
+      getattr(flags, 'DEFINE_' + flag.kind)(name, flag.default, text)
 
 
-def _parse_flags(argv):
+def help_text(tool, names, doc):
+  """A tool's --help: its docstring's usage, then its own flags with defaults."""
+  wrap = lambda text, indent: textwrap.fill(
+      text, width=88, initial_indent=indent, subsequent_indent=indent)
+  lines = (doc or '').strip().splitlines() + ['', 'flags:']
+  for name in names:
+    flag = FLAG_TABLE[name]
+    choices = ' (one of %s)' % ', '.join(flag.choices) if flag.choices else ''
+    default = '' if flag.default is None else repr(flag.default)
+    lines.append('  --%s%s (default: %s)' % (name, choices, default or 'none'))
+    lines.append(wrap(flag_help(name, tool), '      '))
+  lines += ['', 'absl\'s and TensorFlow\'s own flags: --helpfull']
+  return '\n'.join(lines)
+
+
+def _parse_flags(argv, tool, names, doc):
+  if any(arg in HELP_ARGS for arg in argv[1:]):
+    print(help_text(tool, names, doc))
+    sys.exit(0)
   try:
     return FLAGS(argv)
   except flags.Error as e:
@@ -61,11 +185,13 @@ def _parse_flags(argv):
     sys.exit(2)
 
 
-def run(main, prog, argv=None):
-  """app.run(main) with a user error as one line on stderr and exit code 1 (2 for
-  a bad command line)."""
+def run(main, tool, names, argv=None):
+  """app.run(main) with --help for `tool`'s flags, and a user error as one line on
+  stderr with exit code 1 (2 for a bad command line)."""
+  doc = sys.modules[main.__module__].__doc__
   try:
-    app.run(main, argv=argv, flags_parser=_parse_flags)
-  except utils.SketchRNNError as e:
-    print('%s: error: %s' % (prog, e), file=sys.stderr)
-    sys.exit(2 if isinstance(e, utils.UsageError) else 1)
+    app.run(main, argv=argv,
+            flags_parser=lambda args: _parse_flags(args, tool, names, doc))
+  except errors.SketchRNNError as e:
+    print('%s: error: %s' % (tool, e), file=sys.stderr)
+    sys.exit(2 if isinstance(e, errors.UsageError) else 1)

@@ -29,8 +29,8 @@ import numpy as np
 import tensorflow as tf
 
 from sketch_rnn import model as sketch_rnn_model
-from sketch_rnn.utils import SketchRNNError
-from sketch_rnn.utils import UsageError
+from sketch_rnn.errors import SketchRNNError
+from sketch_rnn.errors import UsageError
 
 STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker')
 SUM = tf.distribute.ReduceOp.SUM
@@ -75,8 +75,8 @@ def _local_terms(model, x, s, eps, dropout, mask_pen):
   out = model(x, s, dropout=dropout, mask_pen=mask_pen, eps=eps)
   r_sum = tf.reduce_sum(out['loss_s_step'] + out['loss_p_step'])
   if model.hps.conditional:
-    mu, presig = out['mean'], out['presig']
-    kl_sum = -0.5 * tf.reduce_sum(1 + presig - tf.square(mu) - tf.exp(presig))
+    kl_sum = tf.reduce_sum(
+        sketch_rnn_model.kl_divergence(out['mean'], out['presig']))
   else:
     kl_sum = tf.zeros([])
   return r_sum, kl_sum
@@ -122,8 +122,12 @@ class DistributedSteps:
       local = (r_sum / rows +
                kl_w * above * kl_sum / (self.global_batch * hps.z_size))
     grads = ctx.all_reduce(SUM, tape.gradient(local, model.trainable_variables))
-    kl_cost = tf.maximum(kl_raw, hps.kl_tolerance) if hps.conditional else kl_raw
+    kl_cost = self._kl_cost(kl_raw)
     return r_cost + kl_w * kl_cost, r_cost, kl_cost, grads
+
+  def _kl_cost(self, kl_raw):
+    hps = self.model.hps
+    return tf.maximum(kl_raw, hps.kl_tolerance) if hps.conditional else kl_raw
 
   def _first(self, value):
     return tf.nest.map_structure(
@@ -135,16 +139,8 @@ class DistributedSteps:
 
   def _train_step(self, x, s, lr, kl_w):
     cost, r_cost, kl_cost, grads = self._gradient_step(x, s, None, kl_w)
-    finite = tf.reduce_all([tf.math.is_finite(cost)] +
-                           [tf.reduce_all(tf.math.is_finite(g)) for g in grads])
-    clip = self.model.hps.grad_clip
-
-    def apply():
-      clipped = [tf.clip_by_value(g, -clip, clip) for g in grads]
-      self.optimizer.apply(clipped, self.model.trainable_variables, lr)
-      return tf.constant(True)
-
-    tf.cond(finite, apply, lambda: tf.constant(False))
+    finite = sketch_rnn_model.apply_gradients(self.model, self.optimizer, cost,
+                                              grads, lr)
     return cost, r_cost, kl_cost, finite
 
   def _eval_step(self, x, s, kl_w):
@@ -156,7 +152,7 @@ class DistributedSteps:
       rows = self.global_batch * tf.cast(tf.shape(x)[1] - 1, tf.float32)
       r_cost = ctx.all_reduce(SUM, r_sum) / rows
       kl_raw = ctx.all_reduce(SUM, kl_sum) / (self.global_batch * hps.z_size)
-      kl_cost = tf.maximum(kl_raw, hps.kl_tolerance) if hps.conditional else kl_raw
+      kl_cost = self._kl_cost(kl_raw)
       return r_cost + kl_w * kl_cost, r_cost, kl_cost
 
     return self._first(self.strategy.run(replica, args=(x, s)))

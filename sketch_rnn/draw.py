@@ -25,6 +25,7 @@ import tempfile
 import numpy as np
 import svgwrite
 
+from sketch_rnn import errors
 from sketch_rnn import utils
 
 
@@ -63,7 +64,7 @@ def _polylines(strokes, cell, margin):
 def _grid_shape(n, ncols):
   ncols = int(ncols or np.ceil(np.sqrt(max(n, 1))))
   if ncols < 1:
-    raise utils.SketchRNNError('ncols must be at least 1, got %d' % ncols)
+    raise errors.SketchRNNError('ncols must be at least 1, got %d' % ncols)
   return ncols, max(int(np.ceil(n / ncols)), 1)
 
 
@@ -78,7 +79,7 @@ def grid_svg(sketches, ncols=None, cell=128, margin=8, stroke_width=1.5,
   """
   n = len(sketches)
   if titles is not None and len(titles) != n:
-    raise utils.SketchRNNError('%d titles for %d sketches' % (len(titles), n))
+    raise errors.SketchRNNError('%d titles for %d sketches' % (len(titles), n))
   ncols, nrows = _grid_shape(n, ncols)
   dwg = svgwrite.Drawing(size=(ncols * cell, nrows * cell))
   dwg.add(dwg.rect(insert=(0, 0), size=(ncols * cell, nrows * cell), fill='white'))

@@ -29,8 +29,9 @@ import collections
 import numpy as np
 import tensorflow as tf
 
+from sketch_rnn import errors
+from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sample
-from sketch_rnn import utils
 
 ACTIVE_THRESHOLD = 0.01  # Burda et al. 2016's cut-off for an active latent unit
 
@@ -81,7 +82,7 @@ METRIC_KEYS = tuple(m.key for m in METRICS)
 def kl_divergence(mu, presig):
   """KL(N(mu, exp(presig)) || N(0, I)), mean over batch and z (Magenta's kl_raw)."""
   mu, presig = np.asarray(mu, np.float64), np.asarray(presig, np.float64)
-  return float(-0.5 * np.mean(1 + presig - np.square(mu) - np.exp(presig)))
+  return float(np.mean(sketch_rnn_model.kl_divergence(mu, presig)))
 
 
 def kl_term(batch_kls, kl_tolerance):
@@ -96,13 +97,11 @@ def sampled_posterior_kl(mu, presig, scale):
   exp(presig). At scale 0 the posterior is a point mass and the KL is +inf.
   """
   if scale < 0:
-    raise utils.SketchRNNError('scale must not be negative, got %s' % scale)
+    raise errors.SketchRNNError('scale must not be negative, got %s' % scale)
   if scale == 0:
     return float('inf')
-  mu, presig = np.asarray(mu, np.float64), np.asarray(presig, np.float64)
   # log(scale^2 sigma^2) as a sum: exp(presig) can underflow where presig cannot.
-  log_var = 2.0 * np.log(scale) + presig
-  return float(0.5 * np.mean(np.exp(log_var) + np.square(mu) - 1.0 - log_var))
+  return kl_divergence(mu, 2.0 * np.log(scale) + np.asarray(presig, np.float64))
 
 
 def latent_variances(mu):
@@ -137,7 +136,7 @@ def chamfer(a, b):
   a = np.asarray(a, np.float64).reshape(-1, 2)
   b = np.asarray(b, np.float64).reshape(-1, 2)
   if not len(a) or not len(b):
-    raise utils.SketchRNNError('chamfer needs two non-empty point sets')
+    raise errors.SketchRNNError('chamfer needs two non-empty point sets')
   d = np.sqrt(np.sum(np.square(a[:, None, :] - b[None, :, :]), axis=-1))
   return float(0.5 * (d.min(axis=1).mean() + d.min(axis=0).mean()))
 
@@ -150,7 +149,7 @@ def sketch_distance(s1, s2):
 def reconstruction_fidelity(originals, decoded):
   """Mean over pairs of the Chamfer distance of a sketch and its reconstruction."""
   if len(originals) != len(decoded) or not len(originals):
-    raise utils.SketchRNNError('need as many reconstructions as sketches (got %d '
+    raise errors.SketchRNNError('need as many reconstructions as sketches (got %d '
                                'and %d)' % (len(originals), len(decoded)))
   return float(np.mean([sketch_distance(a, b) for a, b in zip(originals, decoded)]))
 
@@ -159,7 +158,7 @@ def mean_pairwise_distance(sketches, distance=sketch_distance):
   """Mean of distance(s_i, s_j) over all pairs i < j: the diversity of a set."""
   n = len(sketches)
   if n < 2:
-    raise utils.SketchRNNError('diversity needs at least 2 sketches, got %d' % n)
+    raise errors.SketchRNNError('diversity needs at least 2 sketches, got %d' % n)
   total = [distance(sketches[i], sketches[j])
            for i in range(n) for j in range(i + 1, n)]
   return float(np.mean(total))
@@ -200,7 +199,7 @@ def posterior_pass(model, test_set, seed=0):
   the two differ only by the scale.
   """
   if not model.hps.conditional:
-    raise utils.SketchRNNError('the model is unconditional: it has no posterior')
+    raise errors.SketchRNNError('the model is unconditional: it has no posterior')
   forward = _forward_fn(model)
   rng = np.random.RandomState(seed)
   scale = np.float32(model.hps.scale)
@@ -219,7 +218,7 @@ def posterior_pass(model, test_set, seed=0):
     out['recon_eps_scale'].append(float(r_scale))
     out['kl'].append(kl_divergence(mu, presig))
   if not out:
-    raise utils.SketchRNNError('the test split has no full batch of %d sketches'
+    raise errors.SketchRNNError('the test split has no full batch of %d sketches'
                                % test_set.batch_size)
   result = {k: np.asarray(v) for k, v in out.items()}
   result['mu'] = np.concatenate(out['mu'])

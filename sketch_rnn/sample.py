@@ -30,6 +30,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from sketch_rnn import errors
 from sketch_rnn import utils
 
 START_TOKEN = (0.0, 0.0, 1.0, 0.0, 0.0)
@@ -40,7 +41,7 @@ PARAM_NAMES = ('pi', 'mu1', 'mu2', 'sigma1', 'sigma2', 'corr', 'pen')
 
 def _check_temperature(temperature, greedy):
   if not greedy and np.any(np.asarray(temperature, np.float64) <= 0):
-    raise utils.SketchRNNError(
+    raise errors.SketchRNNError(
         'temperature must be > 0 (got %s); use greedy mode for the most likely '
         'sketch' % (temperature,))
 
@@ -308,7 +309,7 @@ def sample_batch(model, z=None, num=None, temperature=1.0, seq_len=None,
   else:
     prefix = np.asarray(prefix, np.float32)
     if prefix.ndim != 3 or prefix.shape[0] != batch or prefix.shape[2] != 5:
-      raise utils.SketchRNNError('prefix must be [%d, P, 5], got %s' % (
+      raise errors.SketchRNNError('prefix must be [%d, P, 5], got %s' % (
           batch, prefix.shape))
     prefix_len = prefix.shape[1]
     prefix_tm = tf.constant(np.concatenate(
@@ -359,7 +360,7 @@ def pad_strokes(sketches, max_len=None):
   lengths = np.array([len(s) for s in sketches], np.int32)
   max_len = int(max_len or lengths.max())
   if lengths.max() > max_len:
-    raise utils.SketchRNNError('a sketch has %d points, more than max_len=%d' % (
+    raise errors.SketchRNNError('a sketch has %d points, more than max_len=%d' % (
         lengths.max(), max_len))
   loader = utils.DataLoader([], batch_size=1, max_seq_length=max_len)
   return loader.pad_batch(sketches, max_len), lengths
@@ -393,7 +394,7 @@ def encode(model, sketches, lengths=None, use_mean=True):
   mu + sigma * eps with eps ~ N(0, scale^2) from the model's generator.
   """
   if not model.hps.conditional:
-    raise utils.SketchRNNError(
+    raise errors.SketchRNNError(
         'the model is unconditional (conditional=False): it has no encoder')
   if isinstance(sketches, np.ndarray) and sketches.ndim == 3:
     batch = sketches.astype(np.float32)
@@ -418,7 +419,7 @@ def interpolate(z0, z1, n, method='slerp'):
   """n latent vectors [n, z_size] from z0 to z1 (both ends included)."""
   z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
   if method not in ('slerp', 'lerp'):
-    raise utils.SketchRNNError("method must be 'slerp' or 'lerp', got %r" % method)
+    raise errors.SketchRNNError("method must be 'slerp' or 'lerp', got %r" % method)
   cos = np.dot(z0, z1) / max(np.linalg.norm(z0) * np.linalg.norm(z1), 1e-30)
   if method == 'slerp' and abs(cos) < 1 - 1e-7:
     fn = utils.slerp
@@ -426,3 +427,23 @@ def interpolate(z0, z1, n, method='slerp'):
     fn = utils.lerp  # parallel vectors: slerp divides by sin(0); lerp is its limit
   return np.stack([fn(z0, z1, t) for t in np.linspace(0.0, 1.0, n)]).astype(
       np.float32)
+
+
+def reconstructions(model, sketches, labels, decoded_title='decoded', **decode_args):
+  """Each sketch beside the decoding of its posterior mean: (cells, titles) for a
+  grid of two columns per sketch. decode_args: those of decode()."""
+  decoded = decode(model, encode(model, sketches), **decode_args)
+  cells = [s for pair in zip(sketches, decoded) for s in pair]
+  titles = [t for label in labels for t in (label, decoded_title)]
+  return cells, titles
+
+
+def interpolation(model, sketch_a, sketch_b, steps, labels, step_title='t=%.2f',
+                  **decode_args):
+  """Sketch a, the decodings of `steps` points on the slerp between the two
+  posterior means, sketch b: (cells, titles) for one row of a grid."""
+  z0, z1 = encode(model, [sketch_a, sketch_b])
+  decoded = decode(model, interpolate(z0, z1, steps), **decode_args)
+  titles = ([labels[0]] + [step_title % t for t in np.linspace(0, 1, steps)]
+            + [labels[1]])
+  return [sketch_a] + decoded + [sketch_b], titles

@@ -31,26 +31,24 @@ are done, and the sweep exits with 1. SIGTERM or SIGINT is passed on to the runs
 SIGTERM, 130 on SIGINT) and the same command continues.
 """
 
-import os
-import sys
+if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
+  import _checkout  # pylint: disable=unused-import
 
-if __package__ in (None, ''):
-  _here = os.path.dirname(os.path.abspath(__file__))
-  sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _here]
-  sys.path.insert(0, os.path.dirname(_here))
-
-import collections  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import collections
 import csv
 import dataclasses
 import datetime
 import glob
 import json
 import math
+import os
 import re
 import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 from absl import flags
@@ -62,45 +60,18 @@ from tensorflow.core.util import event_pb2
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
 from sketch_rnn import draw
+from sketch_rnn import errors
+from sketch_rnn import hparams
 from sketch_rnn import metrics
-from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sample
 from sketch_rnn import utils
 
 FLAGS = flags.FLAGS
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-cli.define('string', 'data_dir', cli.MAGENTA_DATA_URL,
-           'Folder, or http(s) URL, holding the data_set files (as for training).')
-cli.define('string', 'hparams', '',
-           'Hyperparameters shared by every run; must set num_steps and must not '
-           'set scale (each run adds scale=<s>).')
-cli.define('string', 'out', None,
-           'The study folder: runs in <out>/scale-<s>/seed-<k>, report.md and '
-           'results beside them.')
-cli.define('string', 'scales', '0.5,1,2,4', 'Comma-separated values of scale.')
-cli.define('string', 'seeds', '1',
-           'Comma-separated seeds; each scale is trained once per seed (several '
-           'give error bars).')
-cli.define('integer', 'jobs', 0,
-           'Runs trained at the same time, each in its own process; 0: one per '
-           'GPU, or 1 without a GPU.')
-cli.define('string', 'gpus', 'auto',
-           'GPUs to spread the runs over, one per job through '
-           'CUDA_VISIBLE_DEVICES: auto (CUDA_VISIBLE_DEVICES, else nvidia-smi), a '
-           'list such as 0,1,2,3, or none (leave CUDA_VISIBLE_DEVICES alone).')
-cli.define('integer', 'diversity_samples', 32,
-           'Prior samples per temperature for the diversity metric (at least 2).')
-cli.define('integer', 'eval_sketches', 256,
-           'Test sketches decoded for the reconstruction fidelity, spread over the '
-           'test set (0: all).')
-cli.define('integer', 'eval_seed', 0,
-           'Seed of eps and of the prior samples in the evaluation (the same for '
-           'every run, so runs are compared on the same draws).')
-cli.define('string', 'evaluate_run', None,
-           'Score one trained run folder into its metrics.json and grid.svg, then '
-           'exit (what the sweep runs after each training; with --data_dir and the '
-           'evaluation flags).')
+FLAG_NAMES = ('out', 'data_dir', 'hparams', 'scales', 'seeds', 'jobs', 'gpus',
+              'diversity_samples', 'eval_sketches', 'eval_seed', 'evaluate_run')
+cli.define_flags(FLAG_NAMES)
 
 CURVE_TAGS = ('Train_Reconstr_Cost', 'Train_KL_Cost', 'Valid_Reconstr_Cost',
               'Valid_KL_Cost')
@@ -124,17 +95,17 @@ def parse_scales(text):
   """'0.5,1,2,4' -> [0.5, 1.0, 2.0, 4.0]; a UsageError names a bad item."""
   items = [t.strip() for t in (text or '').split(',') if t.strip()]
   if not items:
-    raise utils.UsageError('--scales: give at least one value, e.g. 0.5,1,2,4')
+    raise errors.UsageError('--scales: give at least one value, e.g. 0.5,1,2,4')
   scales = []
   for item in items:
     try:
       value = float(item)
     except ValueError:
-      raise utils.UsageError('--scales: %r is not a number' % item) from None
+      raise errors.UsageError('--scales: %r is not a number' % item) from None
     if not math.isfinite(value) or value < 0:
-      raise utils.UsageError('--scales: %r must be a finite number >= 0' % item)
+      raise errors.UsageError('--scales: %r must be a finite number >= 0' % item)
     if scale_name(value) in map(scale_name, scales):
-      raise utils.UsageError('--scales: %s is given twice' % item)
+      raise errors.UsageError('--scales: %s is given twice' % item)
     scales.append(value)
   return scales
 
@@ -143,13 +114,13 @@ def parse_seeds(text):
   """'1,2,3' -> [1, 2, 3]."""
   items = [t.strip() for t in (text or '').split(',') if t.strip()]
   if not items:
-    raise utils.UsageError('--seeds: give at least one seed, e.g. 1 or 1,2,3')
+    raise errors.UsageError('--seeds: give at least one seed, e.g. 1 or 1,2,3')
   seeds = []
   for item in items:
     if not re.fullmatch(r'\d+', item) or int(item) >= 2**32:
-      raise utils.UsageError('--seeds: %r is not an integer in [0, 2^32)' % item)
+      raise errors.UsageError('--seeds: %r is not an integer in [0, 2^32)' % item)
     if int(item) in seeds:
-      raise utils.UsageError('--seeds: %s is given twice' % item)
+      raise errors.UsageError('--seeds: %s is given twice' % item)
     seeds.append(int(item))
   return seeds
 
@@ -163,18 +134,18 @@ def hparam_names(text):
 def shared_hparams(text):
   """Checks the shared --hparams: (cleaned text, HParams with them, scale unset)."""
   text = (text or '').strip().rstrip(',').strip()
-  hps = sketch_rnn_model.get_default_hparams().parse(text)
+  hps = hparams.get_default_hparams().parse(text)
   names = hparam_names(text)
   if 'scale' in names:
-    raise utils.UsageError('--hparams: leave scale out; --scales sets it per run')
+    raise errors.UsageError('--hparams: leave scale out; --scales sets it per run')
   if 'num_steps' not in names:
-    raise utils.UsageError(
+    raise errors.UsageError(
         '--hparams must set num_steps (the default, %d, never finishes), e.g. '
         '--hparams="data_set=[shapes.npz],num_steps=2000"' % hps.num_steps)
   if not hps.conditional:
-    raise utils.UsageError('--hparams: conditional=False has no latent z, so scale '
+    raise errors.UsageError('--hparams: conditional=False has no latent z, so scale '
                            'changes nothing; the study needs conditional=True')
-  sketch_rnn_model.validate_hparams(hps)
+  hparams.validate_hparams(hps)
   return text, hps
 
 
@@ -190,7 +161,7 @@ def detect_gpus(spec):
   if spec != 'auto':
     ids = [g.strip() for g in spec.split(',') if g.strip()]
     if not all(re.fullmatch(r'[\w:-]+', g) for g in ids):
-      raise utils.UsageError('--gpus: expected auto, none or ids like 0,1,2; got %r'
+      raise errors.UsageError('--gpus: expected auto, none or ids like 0,1,2; got %r'
                              % spec)
     return ids
   visible = os.environ.get('CUDA_VISIBLE_DEVICES')
@@ -221,8 +192,7 @@ def checkpoint_step(folder):
   if prefix is None:
     return None, None
   try:
-    reader = tf.train.load_checkpoint(prefix)
-    return prefix, int(reader.get_tensor('global_step/.ATTRIBUTES/VARIABLE_VALUE'))
+    return prefix, checkpoints.checkpoint_step(prefix)
   except Exception:  # pylint: disable=broad-except
     return prefix, -1
 
@@ -274,7 +244,7 @@ def check_run_config(run, hps):
     if name in ('num_steps', 'max_seq_len') or name not in config:
       continue
     if config[name] != value:
-      raise utils.SketchRNNError(
+      raise errors.SketchRNNError(
           '%s was trained with %s=%r, this sweep asks for %r; use another --out, '
           'or the --hparams it was started with' % (run.folder, name, config[name],
                                                     value))
@@ -480,46 +450,35 @@ def draw_run_grid(model, hps, test_set, path, seed=0, ncols=GRID_COLUMNS):
                                     seq_len=seq_len, seed=seed)
   sketches = sample.to_strokes3(strokes5)
   titles = ['prior T=0.5'] * ncols
-  order = np.argsort(test_set.source_index, kind='stable')
-  tests = [test_set.strokes[order[i]] for i in range(min(ncols // 2, len(order)))]
-  z = sample.encode(model, tests)
-  decoded = sample.decode(model, z, greedy=True, seq_len=seq_len)
-  for i, (test, rec) in enumerate(zip(tests, decoded)):
-    sketches += [test, rec]
-    titles += ['test %d' % i, 'greedy from mu']
-  sketches += [[]] * (ncols - 2 * len(tests))
-  titles += [''] * (ncols - 2 * len(tests))
-  if len(tests) >= 2:
-    steps = ncols - 2
-    path_z = sample.interpolate(z[0], z[1], steps)
-    sketches += ([tests[0]] + sample.decode(model, path_z, greedy=True,
-                                            seq_len=seq_len) + [tests[1]])
-    titles += (['test 0'] + ['slerp t=%.2f' % t for t in np.linspace(0, 1, steps)] +
-               ['test 1'])
+  count = min(ncols // 2, len(test_set))
+  tests = test_set.in_file_order(range(count))
+  cells, labels = sample.reconstructions(
+      model, tests, ['test %d' % i for i in range(count)], 'greedy from mu',
+      greedy=True, seq_len=seq_len)
+  sketches += cells + [[]] * (ncols - len(cells))
+  titles += labels + [''] * (ncols - len(cells))
+  if count >= 2:
+    cells, labels = sample.interpolation(
+        model, tests[0], tests[1], ncols - 2, ['test 0', 'test 1'], 'slerp t=%.2f',
+        greedy=True, seq_len=seq_len)
+    sketches += cells
+    titles += labels
   draw.grid_svg(sketches, ncols=ncols, path=path, titles=titles)
 
 
 def evaluate_run(folder, data_dir, options):
   """Scores the latest checkpoint of a run folder; writes metrics.json, grid.svg."""
-  prefix = checkpoints.latest_checkpoint(folder)
-  if prefix is None:
-    raise utils.SketchRNNError('%s: no checkpoint in this folder' % folder)
-  if not os.path.exists(os.path.join(folder, checkpoints.MODEL_CONFIG)):
-    raise utils.SketchRNNError('%s: no model_config.json' % folder)
-  hps = checkpoints.read_model_config(folder, sketch_rnn_model.get_default_hparams())
   seed = options['eval_seed']
-  _, _, test_set, hps, eval_hps, _ = utils.load_dataset(data_dir, hps, seed=seed)
-  model = sketch_rnn_model.Model(eval_hps, seed=seed)
-  step = checkpoints.restore_weights(prefix, model)
-  logging.info('Loaded %s (global step %d, scale %g).', prefix, step, hps.scale)
+  run = checkpoints.open_run(folder, data_dir, seed=seed)
+  model, test_set = run.model, run.data[2]
   start = time.time()
   result = metrics.evaluate(model, test_set, num_samples=options['diversity_samples'],
                             max_sketches=options['eval_sketches'], seed=seed)
-  draw_run_grid(model, eval_hps, test_set, os.path.join(folder, GRID_FILE), seed)
+  draw_run_grid(model, model.hps, test_set, os.path.join(folder, GRID_FILE), seed)
   for m in metrics.METRICS:
     logging.info('%s: %s', m.title, result[m.key])
-  record = dict(checkpoint=os.path.basename(prefix), global_step=step,
-                scale=hps.scale, options=options, seconds=time.time() - start,
+  record = dict(checkpoint=os.path.basename(run.prefix), global_step=run.step,
+                scale=run.hps.scale, options=options, seconds=time.time() - start,
                 metrics=result)
   # Python's json writes inf (kl_sampled at scale 0) as Infinity and reads it back.
   utils.write_text_atomic(os.path.join(folder, METRICS_FILE),
@@ -799,7 +758,7 @@ def report_markdown(rows, summary, scales, info, runs, grids, plotted):
                 ', '.join(map(str, info['seeds']))))
   md.append('- data: `%s` in `%s`; test split: %d sketches in full batches, the '
             'fidelity on %d of them' % (
-                ', '.join(sketch_rnn_model.get_default_hparams().parse(
+                ', '.join(hparams.get_default_hparams().parse(
                     info['hparams']).data_set), info['data_dir'],
                 first['num_test_sketches'], first['num_fidelity_sketches']))
   md.append('- shared hyperparameters: `%s` (z_size %s), %d steps per run' % (
@@ -944,18 +903,18 @@ def write_report(out, runs, info):
 
 def sweep_main():
   if not FLAGS.out:
-    raise utils.UsageError('--out is required: the folder of the study')
+    raise errors.UsageError('--out is required: the folder of the study')
   # This process only reads files: the GPUs are the runs'.
   tf.config.set_visible_devices([], 'GPU')
   scales = parse_scales(FLAGS.scales)
   seeds = parse_seeds(FLAGS.seeds)
   text, hps = shared_hparams(FLAGS.hparams)
   if FLAGS.jobs < 0:
-    raise utils.UsageError('--jobs must be 0 (auto) or more, got %d' % FLAGS.jobs)
+    raise errors.UsageError('--jobs must be 0 (auto) or more, got %d' % FLAGS.jobs)
   if FLAGS.diversity_samples < 2:
-    raise utils.UsageError('--diversity_samples must be at least 2')
+    raise errors.UsageError('--diversity_samples must be at least 2')
   if FLAGS.eval_sketches < 0:
-    raise utils.UsageError('--eval_sketches must be 0 (all) or more')
+    raise errors.UsageError('--eval_sketches must be 0 (all) or more')
   gpus = detect_gpus(FLAGS.gpus)
   jobs = FLAGS.jobs or max(len(gpus), 1)
   out = os.path.abspath(FLAGS.out)
@@ -963,7 +922,7 @@ def sweep_main():
   if not utils.is_url(data_dir):
     data_dir = os.path.abspath(data_dir)
   if os.path.exists(out) and not os.path.isdir(out):
-    raise utils.SketchRNNError('--out %s is not a folder' % out)
+    raise errors.SketchRNNError('--out %s is not a folder' % out)
   # Once here: a bad data set is one error, not one per run, and a URL's files are
   # downloaded before the runs would all fetch them at once.
   utils.load_dataset(data_dir, hps)
@@ -995,7 +954,7 @@ def sweep_main():
                                                       (run.log or '').rstrip()),
           file=sys.stderr)
   if failed:
-    raise utils.SketchRNNError('%d of %d runs failed (%s); the others are in %s' % (
+    raise errors.SketchRNNError('%d of %d runs failed (%s); the others are in %s' % (
         len(failed), len(runs), ', '.join(r.name for r in failed),
         report or 'no report'))
   return 0
@@ -1011,7 +970,7 @@ def main(unused_argv):
 
 
 def run_main(argv=None):
-  cli.run(main, 'scale_sweep', argv)
+  cli.run(main, 'scale_sweep', FLAG_NAMES, argv)
 
 
 if __name__ == '__main__':

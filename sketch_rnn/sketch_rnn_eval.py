@@ -21,53 +21,36 @@ split), with the eval model as Magenta's training builds it: dropout off, pen lo
 unmasked, KL weight kl_weight_start.
 """
 
+if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
+  import _checkout  # pylint: disable=unused-import
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import json
-import os
-import sys
-
-if __package__ in (None, ''):
-  _here = os.path.dirname(os.path.abspath(__file__))
-  sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _here]
-  sys.path.insert(0, os.path.dirname(_here))
-
-import time  # pylint: disable=g-import-not-at-top,wrong-import-position
+import time
 
 from absl import flags
-from absl import logging
 import tensorflow as tf
 
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
 from sketch_rnn import model as sketch_rnn_model
-from sketch_rnn import rnn
-from sketch_rnn import utils
 
 FLAGS = flags.FLAGS
-cli.define_common()
-cli.define('string', 'checkpoint', None,
-           'A checkpoint prefix (e.g. runs/x/vector-500); default: the latest in '
-           '--log_root.')
-cli.define('string', 'results_json', None,
-           'Also write the six numbers, unrounded, to this JSON file.')
+FLAG_NAMES = ('log_root', 'data_dir', 'hparams', 'checkpoint', 'seed',
+              'results_json')
+cli.define_flags(FLAG_NAMES)
 
 
 def evaluate(log_root, data_dir, overrides='', checkpoint=None, seed=0):
   """Returns {'valid_cost', 'valid_recon', 'valid_kl', 'eval_cost', ...}."""
-  prefix, hps = checkpoints.open_run(
-      log_root, sketch_rnn_model.get_default_hparams(), overrides, checkpoint)
-  sketch_rnn_model.validate_hparams(hps)
-  rnn.configure_threads(hps.precision)
-  _, valid_set, test_set, hps, eval_hps, _ = utils.load_dataset(data_dir, hps,
-                                                                seed=seed)
-  model = sketch_rnn_model.Model(eval_hps, seed=seed)
-  step = checkpoints.restore_weights(prefix, model)
-  logging.info('Loaded %s (global step %d).', prefix, step)
+  run = checkpoints.open_run(log_root, data_dir, overrides, checkpoint, seed)
+  _, valid_set, test_set = run.data
   eval_fn = tf.function(sketch_rnn_model.eval_costs)
-  results = {'checkpoint': prefix, 'global_step': step}
+  results = {'checkpoint': run.prefix, 'global_step': run.step}
   for split, data_set in (('valid', valid_set), ('eval', test_set)):
     start = time.time()
     cost, recon, kl = sketch_rnn_model.evaluate_model(
-        eval_fn, model, data_set, eval_hps.kl_weight_start)
+        eval_fn, run.model, data_set, run.model.hps.kl_weight_start)
     results.update({split + '_cost': cost, split + '_recon': recon,
                     split + '_kl': kl, split + '_time_taken': time.time() - start})
   return results
@@ -86,7 +69,7 @@ def main(unused_argv):
 
 
 def run_main(argv=None):
-  cli.run(main, 'sketch_rnn_eval', argv)
+  cli.run(main, 'sketch_rnn_eval', FLAG_NAMES, argv)
 
 
 if __name__ == '__main__':

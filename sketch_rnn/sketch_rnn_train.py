@@ -20,16 +20,12 @@
 Flags and the loop only: the maths lives in model.py, checkpoints in checkpoints.py.
 """
 
+if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
+  import _checkout  # pylint: disable=unused-import
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import dataclasses
 import os
-import sys
-
-if __package__ in (None, ''):
-  # Run as a file: import the package, not sibling modules from this folder.
-  _here = os.path.dirname(os.path.abspath(__file__))
-  sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _here]
-  sys.path.insert(0, os.path.dirname(_here))
-
-import dataclasses  # pylint: disable=g-import-not-at-top,wrong-import-position
 import shutil
 import signal
 import tempfile
@@ -44,30 +40,18 @@ from sketch_rnn import checkpoints
 from sketch_rnn import cli
 from sketch_rnn import distribute
 from sketch_rnn import draw
+from sketch_rnn import errors
+from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import rnn
 from sketch_rnn import sample
 from sketch_rnn import utils
 
 FLAGS = flags.FLAGS
-cli.define_common()
-cli.define('boolean', 'resume_training', False,
-           'Set to true to load previous checkpoint')
-cli.define('boolean', 'jit_compile', False,
-           'Compile the train step with XLA (slower on CPU; measure before using).')
-cli.define('integer', 'num_samples', 16,
-           'Prior samples drawn into TensorBoard at each validation and into '
-           'samples.svg at the end (0: none).')
-cli.define('string', 'distribution_strategy', 'auto',
-           'auto: one device, or MirroredStrategy when several GPUs are visible; '
-           'one_device; mirrored; multi_worker (MultiWorkerMirroredStrategy set up '
-           'by the TF_CONFIG environment variable).')
-cli.define('float', 'collective_timeout', 600.0,
-           'multi_worker: seconds a step waits for the other workers before the '
-           'run fails with a clear message.')
-cli.define('integer', 'max_nonfinite_steps', 20,
-           'Stop after this many steps in a row whose loss or gradients are not '
-           'finite (each is skipped, leaving weights and optimiser untouched).')
+FLAG_NAMES = ('data_dir', 'log_root', 'resume_training', 'hparams', 'seed',
+              'num_samples', 'jit_compile', 'max_nonfinite_steps',
+              'distribution_strategy', 'collective_timeout')
+cli.define_flags(FLAG_NAMES)
 
 TRAIN_FORMAT = ('step: %d, lr: %.6f, klw: %0.4f, cost: %.4f, '
                 'recon: %.4f, kl: %.4f, train_time_taken: %.4f')
@@ -116,12 +100,12 @@ def check_log_root(log_root, bytes_needed):
   while not os.path.exists(probe):
     probe = os.path.dirname(probe)
   if not os.path.isdir(probe):
-    raise utils.SketchRNNError('--log_root %s: %s is not a folder' % (log_root, probe))
+    raise errors.SketchRNNError('--log_root %s: %s is not a folder' % (log_root, probe))
   if not os.access(probe, os.W_OK | os.X_OK):
-    raise utils.SketchRNNError('--log_root %s: %s is not writable' % (log_root, probe))
+    raise errors.SketchRNNError('--log_root %s: %s is not writable' % (log_root, probe))
   free = shutil.disk_usage(probe).free
   if free < bytes_needed:
-    raise utils.SketchRNNError(
+    raise errors.SketchRNNError(
         '--log_root %s: %.1f MB free, a checkpoint needs about %.1f MB' % (
             log_root, free / 1e6, bytes_needed / 1e6))
 
@@ -220,7 +204,7 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
                       'skipped, weights untouched (%d in a row).', step,
                       float(train_cost), nonfinite)
       if nonfinite >= max_nonfinite_steps:
-        raise utils.SketchRNNError(
+        raise errors.SketchRNNError(
             'stopped at step %d after %d steps in a row with a non-finite cost or '
             'gradients; the last good checkpoint is %s' % (
                 step, nonfinite, run.manager.latest_checkpoint))
@@ -321,10 +305,10 @@ def trainer(hps, opts):
   magenta_run = prefix is not None and checkpoints.is_magenta_prefix(prefix)
   if opts.resume_training:
     if prefix is None:
-      raise utils.SketchRNNError(
+      raise errors.SketchRNNError(
           '--resume_training: no checkpoint in --log_root %s' % log_root)
-    hps = _resume_hparams(log_root, hps, magenta_run, opts.hparams)
-  sketch_rnn_model.validate_hparams(hps)
+    hps = checkpoints.run_hparams(log_root, opts.hparams, key_only_ok=magenta_run)
+  hparams.validate_hparams(hps)
   rnn.configure_threads(hps.precision)
   strategy = distribute.make_strategy(opts.distribution_strategy,
                                       opts.collective_timeout)
@@ -413,24 +397,12 @@ def trainer(hps, opts):
   return 0
 
 
-def _resume_hparams(log_root, hps, magenta_run, hparams_text):
-  """On resume the run's model_config.json is the base; --hparams applies on top."""
-  try:
-    base = checkpoints.read_model_config(log_root, sketch_rnn_model.get_default_hparams())
-  except utils.SketchRNNError as e:
-    if not magenta_run or 'only the names' not in str(e):
-      raise
-    logging.warning('%s; taking the hyperparameters from --hparams.', e)
-    return hps
-  return base.parse(hparams_text)
-
-
 def main(unused_argv):
-  hps = sketch_rnn_model.get_default_hparams()
+  hps = hparams.get_default_hparams()
   if FLAGS.hparams:
     hps.parse(FLAGS.hparams)
   if FLAGS.max_nonfinite_steps < 1:
-    raise utils.UsageError('--max_nonfinite_steps must be at least 1')
+    raise errors.UsageError('--max_nonfinite_steps must be at least 1')
   return trainer(hps, Options(
       data_dir=FLAGS.data_dir, log_root=FLAGS.log_root,
       resume_training=FLAGS.resume_training, seed=FLAGS.seed,
@@ -441,7 +413,7 @@ def main(unused_argv):
 
 
 def run_main(argv=None):
-  cli.run(main, 'sketch_rnn_train', argv)
+  cli.run(main, 'sketch_rnn_train', FLAG_NAMES, argv)
 
 
 if __name__ == '__main__':

@@ -32,16 +32,7 @@ import zipfile
 
 import numpy as np
 
-
-class SketchRNNError(ValueError):
-  """A problem the user can fix (bad data, run folder or hyperparameters).
-
-  The command-line tools print it as one line and exit with code 1.
-  """
-
-
-class UsageError(SketchRNNError):
-  """A bad command line: a flag or --hparams that cannot be right. Exit code 2."""
+from sketch_rnn.errors import SketchRNNError
 
 
 # ---------------------------------------------------------------------------
@@ -405,6 +396,16 @@ class DataLoader:
     self.source_index = np.array(self.source_index, dtype=np.int64)[idx]
     self.num_batches = len(self.strokes) // self.batch_size
 
+  def in_file_order(self, indices, split='test'):
+    """The sketches at these places of the files' order (the loader sorts by
+    length; source_index keeps each sketch's place)."""
+    order = np.argsort(self.source_index, kind='stable')
+    for i in indices:
+      if not 0 <= i < len(order):
+        raise SketchRNNError('%s sketch %d: the %s split has %d sketches' % (
+            split, i, split, len(order)))
+    return [self.strokes[order[i]] for i in indices]
+
   def __len__(self):
     return len(self.strokes)
 
@@ -531,6 +532,20 @@ class Prefetcher:
     self.close()
 
 
+def eval_hparams(hps, inference_mode=False):
+  """Magenta's eval model's hyperparameters: dropout off; with inference_mode, one
+  sketch per batch and the pen loss masked after each sketch's end."""
+  eval_hps = hps.copy()
+  eval_hps.use_input_dropout = False
+  eval_hps.use_recurrent_dropout = False
+  eval_hps.use_output_dropout = False
+  eval_hps.is_training = True  # Magenta's quirk: the eval model's pen loss is unmasked.
+  if inference_mode:
+    eval_hps.batch_size = 1
+    eval_hps.is_training = False
+  return eval_hps
+
+
 def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
                  cache_dir=None):
   """Magenta's load_dataset: the three DataLoaders and the three hyperparameter sets.
@@ -564,15 +579,7 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
   hps = hparams.copy()
   hps.max_seq_len = get_max_len(all_strokes)
 
-  eval_hps = hps.copy()
-  eval_hps.use_input_dropout = False
-  eval_hps.use_recurrent_dropout = False
-  eval_hps.use_output_dropout = False
-  eval_hps.is_training = True  # Magenta's quirk: the eval model's pen loss is unmasked.
-  if inference_mode:
-    eval_hps.batch_size = 1
-    eval_hps.is_training = False
-
+  eval_hps = eval_hparams(hps, inference_mode)
   sample_hps = eval_hps.copy()
   sample_hps.batch_size = 1  # one sketch at a time
   sample_hps.max_seq_len = 1  # one point at a time

@@ -1,13 +1,54 @@
-"""Shared test fixtures: the ../shared locator and the bundled data."""
+"""Shared test fixtures: the ../shared locator, the bundled data, tiny hyperparameters.
 
+Tests that start processes carry the `slow` marker (`-m "not slow"` leaves them
+out); a test that starts one without it fails, so the marker stays true.
+"""
+
+import contextlib
 import os
+import subprocess
 
 import pytest
+
+from sketch_rnn import hparams
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(REPO), 'shared')
 BUNDLED = os.path.join(REPO, 'datasets')
 BUNDLED_SET = 'shapes.npz'
+
+# The smallest model worth testing, on the bundled data; each test file overrides
+# what it needs (a bigger batch, a run's num_steps, ...).
+TINY = dict(data_set=[BUNDLED_SET], enc_rnn_size=16, dec_rnn_size=16, z_size=8,
+            num_mixture=3, batch_size=8)
+
+
+def tiny_values(**overrides):
+  values = dict(TINY)
+  values.update(overrides)
+  return values
+
+
+def tiny_hparams(**overrides):
+  """The default hyperparameters with TINY and the overrides set."""
+  hps = hparams.get_default_hparams()
+  for name, value in tiny_values(**overrides).items():
+    hps.set_hparam(name, value)
+  return hps
+
+
+def tiny_text(**overrides):
+  """TINY and the overrides as an --hparams string."""
+  def text(value):
+    if isinstance(value, list):
+      return '[%s]' % ','.join(value)
+    return str(value)
+  return ','.join('%s=%s' % (k, text(v)) for k, v in tiny_values(**overrides).items())
+
+
+@pytest.fixture
+def tiny_hps():
+  return tiny_hparams()
 
 
 def shared_path(*parts):
@@ -16,3 +57,44 @@ def shared_path(*parts):
   if not os.path.exists(path):
     pytest.skip('../shared/%s is absent' % '/'.join(parts))
   return path
+
+
+def pytest_configure(config):
+  config.addinivalue_line('markers', 'slow: starts processes (train, sweep, ...)')
+
+
+@contextlib.contextmanager
+def _no_processes(item):
+  """Starting a process inside fails the test, unless it is marked slow."""
+  if item.get_closest_marker('slow') is not None:
+    yield
+    return
+  start = subprocess.Popen._execute_child  # pylint: disable=protected-access
+  record = os.environ.get('SKETCH_RNN_RECORD_SLOW')
+
+  def refuse(*args, **kwargs):
+    if record:
+      with open(record, 'a') as f:
+        f.write(item.nodeid + '\n')
+      return start(*args, **kwargs)
+    raise AssertionError('%s starts a process: mark it @pytest.mark.slow'
+                         % item.nodeid)
+
+  subprocess.Popen._execute_child = refuse  # pylint: disable=protected-access
+  try:
+    yield
+  finally:
+    subprocess.Popen._execute_child = start  # pylint: disable=protected-access
+
+
+# The setup too: a module's fixture may start the processes its tests read.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+  with _no_processes(item):
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+  with _no_processes(item):
+    yield

@@ -18,10 +18,9 @@ from sketch_rnn import checkpoints
 from sketch_rnn import distribute
 from sketch_rnn import model as sketch_rnn_model
 
-from conftest import BUNDLED, BUNDLED_SET, REPO
+from conftest import BUNDLED, REPO, tiny_text
 
-TINY = ('data_set=[%s],dec_rnn_size=16,enc_rnn_size=16,z_size=8,batch_size=8,'
-        'num_mixture=3' % BUNDLED_SET)
+TINY = tiny_text()
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONUNBUFFERED='1')
 
 MIRRORED_VS_ONE_DEVICE = textwrap.dedent('''

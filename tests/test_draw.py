@@ -8,6 +8,7 @@ from PIL import Image
 import pytest
 
 from sketch_rnn import draw
+from sketch_rnn import errors
 from sketch_rnn import utils
 
 SVG = '{http://www.w3.org/2000/svg}'
@@ -86,7 +87,7 @@ def test_titles_and_file(tmp_path):
   text = draw.grid_svg(sketches, titles=['a', 'b & c'], path=str(path))
   assert path.read_text() == text
   assert [t.text for t in ET.fromstring(text).iter(SVG + 'text')] == ['a', 'b & c']
-  with pytest.raises(utils.SketchRNNError, match='3 titles for 2 sketches'):
+  with pytest.raises(errors.SketchRNNError, match='3 titles for 2 sketches'):
     draw.grid_svg(sketches, titles=['a', 'b', 'c'])
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from sketch_rnn.model import get_default_hparams
-from sketch_rnn.utils import SketchRNNError
+from sketch_rnn.errors import SketchRNNError
 
 SEED_STRING = (
     'data_set=[apple.npz, donut.npz, bus.npz, table.npz, calculator.npz, '

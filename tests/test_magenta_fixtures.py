@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from sketch_rnn import checkpoints
+from sketch_rnn import errors
 from sketch_rnn import model as sketch_rnn_model
 
 from conftest import shared_path
@@ -157,8 +158,8 @@ def test_checkpoint_of_another_model_is_refused():
   fx = Fixture('lstm')
   hps = fx.hparams(dec_rnn_size=64)
   model = sketch_rnn_model.Model(hps, seed=0)
-  with pytest.raises(sketch_rnn_model.SketchRNNError, match='has shape'):
+  with pytest.raises(errors.SketchRNNError, match='has shape'):
     checkpoints.load_magenta_checkpoint(fx.folder, model)
   model = sketch_rnn_model.Model(fx.hparams(dec_model='layer_norm'), seed=0)
-  with pytest.raises(sketch_rnn_model.SketchRNNError, match='has no variable'):
+  with pytest.raises(errors.SketchRNNError, match='has no variable'):
     checkpoints.load_magenta_checkpoint(fx.folder, model)

@@ -6,22 +6,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketch_rnn import errors
 from sketch_rnn import metrics
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import utils
 
-from conftest import BUNDLED, BUNDLED_SET
+from conftest import BUNDLED, tiny_hparams
 
-TINY = dict(data_set=[BUNDLED_SET], enc_rnn_size=16, dec_rnn_size=16, z_size=8,
-            num_mixture=3, batch_size=8, use_recurrent_dropout=False)
 
 
 @pytest.fixture(scope='module')
 def data():
   """A tiny model's eval hyperparameters and 32 normalised test sketches."""
-  hps = sketch_rnn_model.get_default_hparams()
-  for k, v in TINY.items():
-    hps.set_hparam(k, v)
+  hps = tiny_hparams(use_recurrent_dropout=False)
   _, _, test_set, hps, eval_hps, _ = utils.load_dataset(BUNDLED, hps, seed=0)
   # Already normalised: a loader over them with scale factor 1 keeps them as they are.
   small = utils.DataLoader(test_set.strokes[::7][:32], batch_size=8,
@@ -53,7 +50,7 @@ def test_chamfer_on_hand_made_point_sets():
   assert metrics.chamfer([[0, 0], [10, 0]], [[0, 1], [10, 1]]) == pytest.approx(1.0)
   a = np.random.RandomState(1).rand(7, 2)
   assert metrics.chamfer(a, a) == 0.0
-  with pytest.raises(utils.SketchRNNError):
+  with pytest.raises(errors.SketchRNNError):
     metrics.chamfer(np.zeros((0, 2)), a)
 
 
@@ -72,7 +69,7 @@ def test_diversity_of_identical_samples_is_zero():
   # Single points at (0,0), (3,4), (6,8): pairs 5, 10, 5.
   singles = [[[0, 0, 1]], [[3, 4, 1]], [[6, 8, 1]]]
   assert metrics.mean_pairwise_distance(singles) == pytest.approx(20 / 3)
-  with pytest.raises(utils.SketchRNNError):
+  with pytest.raises(errors.SketchRNNError):
     metrics.mean_pairwise_distance([sketch])
 
 
@@ -104,7 +101,7 @@ def test_sampled_posterior_kl_by_hand_and_by_monte_carlo():
   log_p = -0.5 * z ** 2
   assert np.mean(log_q - log_p) == pytest.approx(expected, abs=5e-3)  # mean over z too
   assert metrics.sampled_posterior_kl(mu, presig, 0.0) == float('inf')
-  with pytest.raises(utils.SketchRNNError):
+  with pytest.raises(errors.SketchRNNError):
     metrics.sampled_posterior_kl(mu, presig, -1.0)
 
 

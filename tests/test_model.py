@@ -6,19 +6,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketch_rnn import errors
+from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import rnn
 from sketch_rnn.model import get_default_hparams
 
+import conftest
+
 
 def tiny_hparams(**overrides):
-  hps = get_default_hparams()
-  for k, v in dict(enc_rnn_size=16, dec_rnn_size=24, z_size=8, num_mixture=3,
-                   batch_size=4, max_seq_len=12).items():
-    hps.set_hparam(k, v)
-  for k, v in overrides.items():
-    hps.set_hparam(k, v)
-  return hps
+  return conftest.tiny_hparams(**dict(dict(dec_rnn_size=24, batch_size=4,
+                                           max_seq_len=12), **overrides))
 
 
 def tiny_batch(hps, seed=0):
@@ -299,9 +298,9 @@ def test_bfloat16_products_stay_close_to_float32(dec):
 
 def test_precision_is_validated():
   hps = tiny_hparams()
-  with pytest.raises(sketch_rnn_model.UsageError, match='precision'):
+  with pytest.raises(errors.UsageError, match='precision'):
     hps.parse('precision=float16')
-    sketch_rnn_model.validate_hparams(hps)
+    hparams.validate_hparams(hps)
 
 
 # --- optimiser and schedules ----------------------------------------------------------
@@ -336,5 +335,5 @@ def test_schedules():
 
 
 def test_unknown_cell_is_refused():
-  with pytest.raises(sketch_rnn_model.SketchRNNError, match="dec_model='gru'"):
+  with pytest.raises(errors.SketchRNNError, match="dec_model='gru'"):
     sketch_rnn_model.Model(tiny_hparams(dec_model='gru'))

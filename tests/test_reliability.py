@@ -15,13 +15,13 @@ import pytest
 import tensorflow as tf
 
 from sketch_rnn import checkpoints
+from sketch_rnn import errors
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sketch_rnn_train
 
-from conftest import BUNDLED, BUNDLED_SET, REPO
+from conftest import BUNDLED, BUNDLED_SET, REPO, tiny_text
 
-TINY = ('data_set=[%s],dec_rnn_size=16,enc_rnn_size=16,z_size=8,batch_size=32,'
-        'num_mixture=3' % BUNDLED_SET)
+TINY = tiny_text(batch_size=32)
 TRAIN_LINE = re.compile(r'step: (\d+), lr: (\d+\.\d{6}), klw: (\d+\.\d{4}), ')
 SAVED = re.compile(r'(?:saving model|saving final model|saved) \S*vector-(\d+)')
 RESUMED = re.compile(r'Resumed \S+ at step (\d+)')
@@ -190,7 +190,7 @@ def test_non_finite_weights_are_never_saved(tmp_path):
   run = checkpoints.RunCheckpoint(str(tmp_path), model, adam)
   good = run.save(1, 1.0)
   model.output_b.assign(tf.fill(model.output_b.shape, np.inf))
-  with pytest.raises(sketch_rnn_model.SketchRNNError, match='refusing to save step 2: '
+  with pytest.raises(errors.SketchRNNError, match='refusing to save step 2: '
                      'non-finite weights in vector_rnn/RNN/output_b; the last good '
                      'checkpoint is ' + re.escape(good)):
     run.save(2, 0.5)

@@ -12,12 +12,13 @@ import pytest
 import tensorflow as tf
 
 from sketch_rnn import checkpoints
+from sketch_rnn import errors
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sample
 from sketch_rnn import sketch_rnn_sample
 from sketch_rnn import utils
 
-from conftest import BUNDLED, BUNDLED_SET, REPO, shared_path
+from conftest import BUNDLED, REPO, shared_path, tiny_hparams
 
 
 def tiny_model(seed=0, pen_down_bias=3.0, **overrides):
@@ -26,13 +27,10 @@ def tiny_model(seed=0, pen_down_bias=3.0, **overrides):
   Random weights end most sketches at once; pen_down_bias favours the pen-down
   state so that sketches run on.
   """
-  hps = sketch_rnn_model.get_default_hparams()
-  values = dict(enc_rnn_size=16, dec_rnn_size=32, z_size=8, num_mixture=3,
-                batch_size=4, max_seq_len=30, use_recurrent_dropout=False,
-                data_set=[BUNDLED_SET])
+  values = dict(dec_rnn_size=32, batch_size=4, max_seq_len=30,
+                use_recurrent_dropout=False)
   values.update(overrides)
-  for k, v in values.items():
-    hps.set_hparam(k, v)
+  hps = tiny_hparams(**values)
   model = sketch_rnn_model.Model(hps, seed=seed)
   bias = model.output_b.numpy()
   bias[0] += pen_down_bias
@@ -280,7 +278,7 @@ def test_unconditional_model_samples_without_z():
   one, params = sample.sample(model, seq_len=20, greedy_mode=True)
   np.testing.assert_allclose(a[0, :la[0]], one[:la[0]], atol=1e-5)
   assert len(params) == 20
-  with pytest.raises(utils.SketchRNNError, match='unconditional'):
+  with pytest.raises(errors.SketchRNNError, match='unconditional'):
     sample.encode(model, [np.ones((3, 3))])
 
 
@@ -306,9 +304,9 @@ def test_same_seed_same_sketches():
 
 def test_temperature_must_be_positive():
   model = tiny_model()
-  with pytest.raises(utils.SketchRNNError, match='temperature'):
+  with pytest.raises(errors.SketchRNNError, match='temperature'):
     sample.sample_batch(model, num=2, temperature=0.0, seq_len=5)
-  with pytest.raises(utils.SketchRNNError, match='temperature'):
+  with pytest.raises(errors.SketchRNNError, match='temperature'):
     sample.sample(model, temperature=-1.0, seq_len=5)
   sample.sample_batch(model, num=2, temperature=0.0, seq_len=5, greedy=True)
 
@@ -377,7 +375,7 @@ def test_interpolate():
   same = sample.interpolate(z0, 2 * z0, 3)
   assert np.isfinite(same).all()
   np.testing.assert_allclose(same[1], 1.5 * z0, atol=1e-5)
-  with pytest.raises(utils.SketchRNNError):
+  with pytest.raises(errors.SketchRNNError):
     sample.interpolate(z0, z1, 3, 'cubic')
 
 

@@ -12,14 +12,13 @@ import sys
 
 import pytest
 
+from sketch_rnn import errors
 from sketch_rnn import metrics
 from sketch_rnn import scale_sweep
-from sketch_rnn import utils
 
-from conftest import BUNDLED, BUNDLED_SET, REPO
+from conftest import BUNDLED, BUNDLED_SET, REPO, tiny_text
 
-TINY = ('data_set=[%s],num_steps=30,save_every=15,dec_rnn_size=16,enc_rnn_size=16,'
-        'z_size=8,batch_size=8,num_mixture=3' % BUNDLED_SET)
+TINY = tiny_text(num_steps=30, save_every=15)
 SCALES = (0.5, 2.0)
 
 
@@ -207,10 +206,10 @@ def test_parse_scales_and_seeds():
   assert scale_sweep.parse_scales('0.5, 1,2,4') == [0.5, 1.0, 2.0, 4.0]
   assert scale_sweep.parse_seeds('1,2,3') == [1, 2, 3]
   for bad in ('', 'a', '-1', 'inf', '1,1.0'):
-    with pytest.raises(utils.UsageError):
+    with pytest.raises(errors.UsageError):
       scale_sweep.parse_scales(bad)
   for bad in ('', '1.5', '-2', '1,1'):
-    with pytest.raises(utils.UsageError):
+    with pytest.raises(errors.UsageError):
       scale_sweep.parse_seeds(bad)
   assert scale_sweep.run_hparams('num_steps=5', 2) == 'num_steps=5,scale=2.0'
 
@@ -222,7 +221,7 @@ def test_parse_scales_and_seeds():
     ('num_steps=5,scal=2', "did you mean 'scale'"),
 ])
 def test_shared_hparams_refused(hparams, message):
-  with pytest.raises(utils.UsageError, match=re.escape(message)):
+  with pytest.raises(errors.UsageError, match=re.escape(message)):
     scale_sweep.shared_hparams(hparams)
 
 

@@ -20,10 +20,9 @@ from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sketch_rnn_eval
 from sketch_rnn import utils
 
-from conftest import BUNDLED, BUNDLED_SET, REPO, shared_path
+from conftest import BUNDLED, BUNDLED_SET, REPO, shared_path, tiny_text
 
-TINY = ('data_set=[%s],num_steps=45,save_every=20,dec_rnn_size=24,enc_rnn_size=16,'
-        'z_size=8,batch_size=8,num_mixture=3' % BUNDLED_SET)
+TINY = tiny_text(num_steps=45, save_every=20, dec_rnn_size=24)
 # Magenta's log lines, byte for byte (anything of ours comes after them).
 TRAIN_LINE = re.compile(
     r'step: (\d+), lr: (\d+\.\d{6}), klw: (\d+\.\d{4}), cost: (-?\d+\.\d{4}), '

@@ -10,9 +10,10 @@ import threading
 import numpy as np
 import pytest
 
+from sketch_rnn import errors
 from sketch_rnn import utils
 from sketch_rnn.model import get_default_hparams
-from sketch_rnn.utils import SketchRNNError
+from sketch_rnn.errors import SketchRNNError
 
 from conftest import BUNDLED, BUNDLED_SET, shared_path
 
@@ -255,10 +256,10 @@ def test_prefetcher_raises_the_workers_error_in_the_caller():
     rng = np.random.RandomState(0)
 
     def random_batch(self):
-      raise utils.SketchRNNError('bad batch')
+      raise errors.SketchRNNError('bad batch')
 
   with utils.Prefetcher(Broken()) as batches:
-    with pytest.raises(utils.SketchRNNError, match='bad batch'):
+    with pytest.raises(errors.SketchRNNError, match='bad batch'):
       batches.next()
 
 
