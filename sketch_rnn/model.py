@@ -192,8 +192,8 @@ class Model(tf.Module):
 
     Rows of the output are ordered b * T + t, as in Magenta. after: the
     encoder's dropout masks, which TensorFlow is to draw before the decoder's
-    (it would draw them in any order: the decoder's first, while the encoder's
-    loops waited for theirs, cost hyper512 ~50 ms a step).
+    (it would draw them in any order, and the decoder's drawn first leave the
+    encoder's loops waiting for theirs).
     """
     hps = self.hps
     cell = self.dec

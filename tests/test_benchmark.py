@@ -34,6 +34,7 @@ def test_flops_of_the_default_lstm_step():
   assert executed['forward'] == enc + dec_run + out
 
 
+@pytest.mark.slow
 def test_benchmark_prints_every_field(tmp_path):
   out = tmp_path / 'bench.json'
   proc = subprocess.run(

@@ -61,6 +61,7 @@ MIRRORED_VS_ONE_DEVICE = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('tolerance', [0.2, 50.0])  # KL above and below the floor
 def test_mirrored_on_two_devices_equals_one_device(tolerance):
   hparams = TINY + (',use_recurrent_dropout=0,kl_tolerance=%s,scale=1.0' % tolerance)
@@ -102,6 +103,7 @@ def _workers(log_root, hparams, *extra):
   return procs
 
 
+@pytest.mark.slow
 def test_two_workers_train_and_the_chiefs_checkpoint_continues_on_one_device(tmp_path):
   log_root = str(tmp_path / 'run')
   procs = _workers(log_root, TINY + ',num_steps=25,save_every=10')
@@ -129,6 +131,7 @@ def test_two_workers_train_and_the_chiefs_checkpoint_continues_on_one_device(tmp
   assert again.restore()[0] == 35
 
 
+@pytest.mark.slow
 def test_a_killed_worker_fails_the_other_with_a_clear_message(tmp_path):
   procs = _workers(str(tmp_path / 'run'), TINY + ',num_steps=100000,save_every=1000',
                    '--collective_timeout=30')

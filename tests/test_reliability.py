@@ -58,6 +58,7 @@ def restored_step(log_root):
 # --- stopping and crashing ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('sig,code', [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
 def test_signal_saves_the_step_reached_and_resume_continues(tmp_path, sig, code):
   log_root = str(tmp_path / 'run')
@@ -89,6 +90,7 @@ def test_signal_saves_the_step_reached_and_resume_continues(tmp_path, sig, code)
   assert line.group(3) == '%0.4f' % sketch_rnn_model.kl_weight(hps, step)
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_loses_a_completed_save(tmp_path):
   log_root = str(tmp_path / 'run')
   num_steps = 90
@@ -197,6 +199,7 @@ def test_non_finite_weights_are_never_saved(tmp_path):
   assert run.manager.latest_checkpoint == good
 
 
+@pytest.mark.slow
 def test_a_run_of_non_finite_steps_stops_with_the_last_good_checkpoint(tmp_path):
   log_root = str(tmp_path / 'run')
   proc = start(log_root, '--seed=4', '--hparams=%s,num_steps=30,save_every=10' % TINY)

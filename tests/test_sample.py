@@ -430,6 +430,7 @@ def test_cli_draws_a_grid_in_each_mode(run_folder, tmp_path, capsys, mode, num,
   assert len(svg_cells(out)) == cells
 
 
+@pytest.mark.slow
 def test_cli_writes_png_and_runs_as_a_script(run_folder, tmp_path):
   out = str(tmp_path / 'prior.png')
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
