@@ -301,7 +301,7 @@ def open_run(log_root, data_dir=None, overrides='', checkpoint=None, seed=0,
     raise SketchRNNError('%s: no model_config.json; cannot know the model' % log_root)
   hps = hparams.validate_hparams(run_hparams(log_root, overrides, bool(overrides)))
   rnn.configure_threads(hps.precision)  # before TensorFlow runs an op
-  model_hps = utils.eval_hparams(hps, inference_mode=sampling)
+  model_hps = hparams.eval_hparams(hps, inference_mode=sampling)
   data = None
   if data_dir is not None:
     # The sample model's batch of one: a small test split still loads.

@@ -301,3 +301,17 @@ class HParams:
     if hasattr(value, 'item') and not isinstance(value, (list, tuple)):
       return self._cast_scalar(name, kind, value.item())  # numpy scalars
     raise self._fail(name, value)
+
+
+def eval_hparams(hps, inference_mode=False):
+  """Magenta's eval model's hyperparameters: dropout off; with inference_mode, one
+  sketch per batch and the pen loss masked after each sketch's end."""
+  eval_hps = hps.copy()
+  eval_hps.use_input_dropout = False
+  eval_hps.use_recurrent_dropout = False
+  eval_hps.use_output_dropout = False
+  eval_hps.is_training = True  # Magenta's quirk: the eval model's pen loss is unmasked.
+  if inference_mode:
+    eval_hps.batch_size = 1
+    eval_hps.is_training = False
+  return eval_hps

@@ -33,6 +33,7 @@ import zipfile
 import numpy as np
 
 from sketch_rnn.errors import SketchRNNError
+from sketch_rnn.hparams import eval_hparams
 
 
 # ---------------------------------------------------------------------------
@@ -530,20 +531,6 @@ class Prefetcher:
 
   def __exit__(self, *exc):
     self.close()
-
-
-def eval_hparams(hps, inference_mode=False):
-  """Magenta's eval model's hyperparameters: dropout off; with inference_mode, one
-  sketch per batch and the pen loss masked after each sketch's end."""
-  eval_hps = hps.copy()
-  eval_hps.use_input_dropout = False
-  eval_hps.use_recurrent_dropout = False
-  eval_hps.use_output_dropout = False
-  eval_hps.is_training = True  # Magenta's quirk: the eval model's pen loss is unmasked.
-  if inference_mode:
-    eval_hps.batch_size = 1
-    eval_hps.is_training = False
-  return eval_hps
 
 
 def load_dataset(data_dir, hparams, inference_mode=False, seed=None,

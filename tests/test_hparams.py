@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from sketch_rnn.model import get_default_hparams
+from sketch_rnn import hparams
 from sketch_rnn.errors import SketchRNNError
+from sketch_rnn.model import get_default_hparams
 
 SEED_STRING = (
     'data_set=[apple.npz, donut.npz, bus.npz, table.npz, calculator.npz, '
@@ -138,3 +139,25 @@ def test_json_of_magenta_fixture_loads(tmp_path):
 def test_magenta_key_only_json_is_refused_clearly():
   with pytest.raises(SketchRNNError, match='only the names'):
     get_default_hparams().parse_json(json.dumps(list(MAGENTA_DEFAULTS)))
+
+
+def test_the_choices_are_the_cells_and_precisions_the_model_has():
+  from sketch_rnn import rnn  # pylint: disable=g-import-not-at-top
+  assert hparams.CELL_TYPES == tuple(rnn.CELLS)
+  assert hparams.PRECISIONS == tuple(rnn.PRECISIONS)
+
+
+def test_eval_hparams_are_magentas_eval_and_sample_models():
+  hps = hparams.get_default_hparams().parse(
+      'use_input_dropout=1,use_output_dropout=1,batch_size=32')
+  eval_hps = hparams.eval_hparams(hps)
+  assert not (eval_hps.use_input_dropout or eval_hps.use_recurrent_dropout
+              or eval_hps.use_output_dropout)
+  assert eval_hps.is_training and eval_hps.batch_size == 32  # Magenta's quirk
+  sample_hps = hparams.eval_hparams(hps, inference_mode=True)
+  assert sample_hps.batch_size == 1 and not sample_hps.is_training
+  assert hps.use_input_dropout  # the original is untouched
+  others = {k: v for k, v in hps.values().items() if k not in (
+      'use_input_dropout', 'use_recurrent_dropout', 'use_output_dropout',
+      'is_training', 'batch_size')}
+  assert {k: eval_hps.values()[k] for k in others} == others
