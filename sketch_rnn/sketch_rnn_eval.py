@@ -39,7 +39,7 @@ import tensorflow as tf
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
 from sketch_rnn import model as sketch_rnn_model
-from sketch_rnn import rnn
+from sketch_rnn import runtime
 from sketch_rnn import utils
 
 FLAGS = flags.FLAGS
@@ -56,7 +56,7 @@ def evaluate(log_root, data_dir, overrides='', checkpoint=None, seed=0):
   prefix, hps = checkpoints.open_run(
       log_root, sketch_rnn_model.get_default_hparams(), overrides, checkpoint)
   sketch_rnn_model.validate_hparams(hps)
-  rnn.configure_threads(hps.precision)
+  runtime.configure_threads(hps.precision)
   _, valid_set, test_set, hps, eval_hps, _ = utils.load_dataset(data_dir, hps,
                                                                 seed=seed)
   model = sketch_rnn_model.Model(eval_hps, seed=seed)
