@@ -35,7 +35,7 @@ The ceiling is the median rate of the step's dominant product (the decoder's
 timed in a short burst after every timed step, so that a machine whose speed
 drifts (shared cloud cores do) moves both alike; efficiency is the median of the
 per-step ratios. --threads is the cores a run gets; its thread pools are the
-trainer's for that precision (rnn.configure_threads).
+trainer's for that precision (runtime.configure_threads).
 On a GPU the same code runs unchanged.
 """
 
@@ -126,11 +126,12 @@ def run_one(name, hparams, threads, num_steps, warmup):
   from sketch_rnn import hparams as hparams_lib  # pylint: disable=g-import-not-at-top
   from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
   from sketch_rnn import rnn  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import runtime  # pylint: disable=g-import-not-at-top
   from sketch_rnn import utils  # pylint: disable=g-import-not-at-top
 
   hps = hparams_lib.get_default_hparams().parse(hparams)
   # The trainer's thread pools for this precision, on `threads` cores.
-  rnn.configure_threads(hps.precision, threads)
+  runtime.configure_threads(hps.precision, threads)
   batches, data = _batches(hps, np, utils)
   steps = hps.max_seq_len
 
@@ -150,14 +151,14 @@ def run_one(name, hparams, threads, num_steps, warmup):
   # The ceiling: the decoder's recurrent product as Magenta runs it, [x, z, h] @ W,
   # in the step's precision; a burst of `reps` chained products (~10% of a step),
   # as many bursts side by side as ops run at once (one per core when each op
-  # has one thread: rnn.configure_threads), so it is all the cores' rate.
+  # has one thread: runtime.configure_threads), so it is all the cores' rate.
   width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size
   dtype = rnn.PRECISIONS[hps.precision]
   a = tf.cast(tf.random.normal([hps.batch_size, width]), dtype)
   w = tf.cast(tf.random.normal([width, 4 * hps.dec_rnn_size]), dtype)
   product_flops = 2 * hps.batch_size * width * 4 * hps.dec_rnn_size
   reps = 25
-  side_by_side = max(1, rnn.cpu_threads()
+  side_by_side = max(1, runtime.cpu_threads()
                      // max(1, tf.config.threading.get_intra_op_parallelism_threads()))
   if tf.config.list_physical_devices('GPU'):
     side_by_side = 1

@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
-from sketch_rnn import rnn
+from sketch_rnn import runtime
 from sketch_rnn import utils
 from sketch_rnn.errors import CheckpointMismatchError
 from sketch_rnn.errors import KeyOnlyConfigError
@@ -300,7 +300,7 @@ def open_run(log_root, data_dir=None, overrides='', checkpoint=None, seed=0,
   if not os.path.exists(os.path.join(log_root, MODEL_CONFIG)):
     raise SketchRNNError('%s: no model_config.json; cannot know the model' % log_root)
   hps = hparams.validate_hparams(run_hparams(log_root, overrides, bool(overrides)))
-  rnn.configure_threads(hps.precision)  # before TensorFlow runs an op
+  runtime.configure_threads(hps.precision)  # before TensorFlow runs an op
   model_hps = hparams.eval_hparams(hps, inference_mode=sampling)
   data = None
   if data_dir is not None:

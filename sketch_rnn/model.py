@@ -22,8 +22,10 @@ fork's `scale`: the standard deviation of eps in z = mu + sigma * eps.
 import numpy as np
 import tensorflow as tf
 
+from sketch_rnn import bptt
 from sketch_rnn import hparams
 from sketch_rnn import rnn
+from sketch_rnn import runtime
 
 # Where code written against Magenta's model.py looks for them.
 get_default_hparams = hparams.get_default_hparams
@@ -168,9 +170,9 @@ class Model(tf.Module):
                  bw=self._masks(bw, steps, batch, dropout))
     if drawn is not None:
       drawn.extend(masks.values())
-    last_h = tf.concat(rnn.bidirectional_final_h(
+    last_h = tf.concat(bptt.bidirectional_final_h(
         fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype,
-        rnn.loop_chains(xt.shape[1], loops=2)), axis=1)
+        runtime.loop_chains(xt.shape[1], loops=2)), axis=1)
     mu = rnn.matmul(last_h, self.mu_w, self.dtype) + self.mu_b
     presig = rnn.matmul(last_h, self.presig_w, self.dtype) + self.presig_b
     return mu, presig
@@ -210,7 +212,7 @@ class Model(tf.Module):
     mask = self._masks(cell, steps, batch, dropout, after)
     state = cell.unflat_state(initial_state)
     outputs, state = cell.run_sequence(xt, state, const, mask,
-                                       chains=rnn.loop_chains(xt.shape[1]))
+                                       chains=runtime.loop_chains(xt.shape[1]))
     outputs = tf.reshape(tf.transpose(outputs, [1, 0, 2]), [-1, hps.dec_rnn_size])
     if dropout and hps.use_output_dropout:
       outputs = outputs * rnn.dropout_masks(self.generator, hps.output_dropout_prob,

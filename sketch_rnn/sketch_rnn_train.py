@@ -43,7 +43,7 @@ from sketch_rnn import draw
 from sketch_rnn import errors
 from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
-from sketch_rnn import rnn
+from sketch_rnn import runtime
 from sketch_rnn import sample
 from sketch_rnn import utils
 
@@ -309,7 +309,7 @@ def trainer(hps, opts):
           '--resume_training: no checkpoint in --log_root %s' % log_root)
     hps = checkpoints.run_hparams(log_root, opts.hparams, key_only_ok=magenta_run)
   hparams.validate_hparams(hps)
-  rnn.configure_threads(hps.precision)
+  runtime.configure_threads(hps.precision)
   strategy = distribute.make_strategy(opts.distribution_strategy,
                                       opts.collective_timeout)
   distributed = strategy.num_replicas_in_sync > 1 or opts.distribution_strategy in (

@@ -9,7 +9,7 @@ import tensorflow as tf
 from sketch_rnn import errors
 from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
-from sketch_rnn import rnn
+from sketch_rnn import runtime
 from sketch_rnn.model import get_default_hparams
 
 import conftest
@@ -234,7 +234,7 @@ def test_xla_gives_the_same_numbers(enc, dec):
 
 @pytest.mark.parametrize('enc,dec', [('layer_norm', 'hyper'), ('lstm', 'lstm')])
 def test_xla_loops_give_the_same_numbers(enc, dec, monkeypatch):
-  """Float32 cells of rnn.XLA_MIN_UNITS or more run their loops as XLA functions
+  """Float32 cells of runtime.XLA_MIN_UNITS or more run their loops as XLA functions
   inside the plain step: the same cost and gradients as the plain loops (here on
   tiny cells, the threshold lowered), recurrent dropout on."""
   hps = tiny_hparams(dec_model=dec, enc_model=enc)
@@ -242,7 +242,7 @@ def test_xla_loops_give_the_same_numbers(enc, dec, monkeypatch):
   x, lengths = tiny_batch(hps)
   results = []
   for min_units in (10**9, 1):
-    monkeypatch.setattr(rnn, 'XLA_MIN_UNITS', min_units)
+    monkeypatch.setattr(runtime, 'XLA_MIN_UNITS', min_units)
     model = sketch_rnn_model.Model(hps, seed=9)
     cost, _, grads = tf.function(sketch_rnn_model.compute_gradients)(
         model, x, lengths, 0.3)
@@ -254,15 +254,15 @@ def test_xla_loops_give_the_same_numbers(enc, dec, monkeypatch):
 
 
 def test_loop_chains_give_the_same_numbers(monkeypatch):
-  """The batch split into independent loops (rnn.loop_chains: one per CPU
+  """The batch split into independent loops (runtime.loop_chains: one per CPU
   thread) gives one loop's cost and gradients, recurrent dropout on, XLA loops
-  (test_rnn holds every cell's chains to autodiff)."""
+  (test_bptt holds every cell's chains to autodiff)."""
   hps = tiny_hparams(batch_size=5)
   x, lengths = tiny_batch(hps)
-  monkeypatch.setattr(rnn, 'XLA_MIN_UNITS', 1)
+  monkeypatch.setattr(runtime, 'XLA_MIN_UNITS', 1)
   results, calls = [], []
   for chains in (1, 3):
-    monkeypatch.setattr(rnn, 'loop_chains', lambda batch, loops=1, k=chains: (
+    monkeypatch.setattr(runtime, 'loop_chains', lambda batch, loops=1, k=chains: (
         calls.append((batch, loops)) or k))
     model = sketch_rnn_model.Model(hps, seed=9)
     cost, _, grads = tf.function(sketch_rnn_model.compute_gradients)(

@@ -153,7 +153,7 @@ def test_thread_pools_are_set_for_the_runs_precision_before_tensorflow_starts(
     tiny_run, tmp_path, monkeypatch):
   """On resume the precision is the run's (model_config.json), known before the
   strategy starts TensorFlow's runtime, whose thread pools are then fixed."""
-  from sketch_rnn import distribute, rnn, sketch_rnn_train  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import distribute, runtime, sketch_rnn_train  # pylint: disable=g-import-not-at-top
   log_root = str(tmp_path / 'bf16')
   shutil.copytree(tiny_run[0], log_root)
   path = os.path.join(log_root, 'model_config.json')
@@ -169,7 +169,7 @@ def test_thread_pools_are_set_for_the_runs_precision_before_tensorflow_starts(
     calls.append('strategy')
     raise Started()
 
-  monkeypatch.setattr(rnn, 'configure_threads', lambda p: calls.append(p))
+  monkeypatch.setattr(runtime, 'configure_threads', lambda p: calls.append(p))
   monkeypatch.setattr(distribute, 'make_strategy', make_strategy)
   with pytest.raises(Started):
     sketch_rnn_train.trainer(
