@@ -74,6 +74,7 @@ def tiny_run(tmp_path_factory):
   return log_root, out
 
 
+@pytest.mark.slow
 def test_log_lines_are_magentas(tiny_run):
   _, out = tiny_run
   steps = [int(m.group(1)) for m in TRAIN_LINE.finditer(out)]
@@ -90,6 +91,7 @@ def test_log_lines_are_magentas(tiny_run):
       sketch_rnn_model.kl_weight(hps, 20), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_events_hold_magentas_tags(tiny_run):
   log_root, out = tiny_run
   scalars, images = events(log_root)
@@ -102,6 +104,7 @@ def test_events_hold_magentas_tags(tiny_run):
   assert 'Samples' in images
 
 
+@pytest.mark.slow
 def test_checkpoints_and_model_config_round_trip(tiny_run):
   log_root, _ = tiny_run
   names = sorted(os.path.basename(p) for p in glob.glob(log_root + '/vector-*.index'))
@@ -118,6 +121,7 @@ def test_checkpoints_and_model_config_round_trip(tiny_run):
   assert checkpoints.restore_weights(os.path.join(log_root, 'vector-41'), model) == 41
 
 
+@pytest.mark.slow
 def test_resume_continues_where_it_stopped(tiny_run, tmp_path):
   log_root = str(tmp_path / 'resumed')
   shutil.copytree(tiny_run[0], log_root)
@@ -144,6 +148,7 @@ def test_resume_continues_where_it_stopped(tiny_run, tmp_path):
   assert run.restore()[0] == 65
 
 
+@pytest.mark.slow
 def test_thread_pools_are_set_for_the_runs_precision_before_tensorflow_starts(
     tiny_run, tmp_path, monkeypatch):
   """On resume the precision is the run's (model_config.json), known before the
@@ -203,6 +208,7 @@ def test_same_seed_same_first_30_losses():
     (['--resume_training', '--hparams=data_set=[%s]' % BUNDLED_SET],
      '--resume_training: no checkpoint', 1),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, message, code):
   log_root = str(tmp_path / 'untouched')
   status, out = cli('sketch_rnn_train', '--log_root=' + log_root,
@@ -214,6 +220,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, message, code)
   assert not os.path.exists(log_root)
 
 
+@pytest.mark.slow
 def test_seed_command_runs_verbatim_on_six_quickdraw_files(tmp_path):
   data = tmp_path / 'datasets'
   data.mkdir()
@@ -271,6 +278,7 @@ def test_eval_reproduces_magentas_evaluation(name):
     assert r[key] == pytest.approx(golden[key], rel=1e-4, abs=1e-7), key
 
 
+@pytest.mark.slow
 def test_eval_cli_prints_magentas_two_lines(tmp_path):
   folder = shared_path('fixtures', 'magenta_uncond')
   result = tmp_path / 'r.json'
@@ -288,6 +296,7 @@ def test_eval_cli_prints_magentas_two_lines(tmp_path):
                                                                 rel=1e-4)
 
 
+@pytest.mark.slow
 def test_resume_from_magenta_run_folder(tmp_path):
   folder = shared_path('fixtures', 'magenta_lstm')
   log_root = str(tmp_path / 'magenta_run')
@@ -316,6 +325,7 @@ def test_resume_from_magenta_run_folder(tmp_path):
              for n, v in fresh.items()) > 0.1
 
 
+@pytest.mark.slow
 def test_eval_errors_are_one_line(tmp_path):
   code, out = cli('sketch_rnn_eval', '--log_root=%s' % (tmp_path / 'nope'))
   assert code == 1 and 'Traceback' not in out
@@ -323,6 +333,7 @@ def test_eval_errors_are_one_line(tmp_path):
       tmp_path / 'nope') in out
 
 
+@pytest.mark.slow
 def test_resume_from_magenta_folder_with_key_only_config(tmp_path):
   folder = shared_path('fixtures', 'magenta_lstm')
   log_root = str(tmp_path / 'magenta_keys')
