@@ -43,6 +43,9 @@ HPARAMS_GRAMMAR = (
 Flag = collections.namedtuple('Flag', 'kind default help choices', defaults=(None,))
 CHECKPOINT_HELP = ('A checkpoint prefix (e.g. runs/x/vector-500); default: the latest '
                    'in --log_root.')
+DIVERSITY_HELP = 'Prior samples per temperature for the diversity metric (at least 2).'
+EVAL_SKETCHES_HELP = ('Test sketches decoded for the reconstruction fidelity, spread '
+                      'over the test set (0: all).')
 FLAG_TABLE = {
     # Magenta's flags
     'data_dir': Flag('string', MAGENTA_DATA_URL,
@@ -118,20 +121,24 @@ FLAG_TABLE = {
                  'CUDA_VISIBLE_DEVICES: auto (CUDA_VISIBLE_DEVICES, else '
                  'nvidia-smi), a list such as 0,1,2,3, or none (leave '
                  'CUDA_VISIBLE_DEVICES alone).'),
-    'diversity_samples': Flag('integer', 32,
-                              'Prior samples per temperature for the diversity '
-                              'metric (at least 2).'),
-    'eval_sketches': Flag('integer', 256,
-                          'Test sketches decoded for the reconstruction fidelity, '
-                          'spread over the test set (0: all).'),
+    'diversity_samples': Flag('integer', 32, {
+        None: DIVERSITY_HELP,
+        'sketch_rnn_eval': 'With --metrics: ' + DIVERSITY_HELP.lower()}),
+    'eval_sketches': Flag('integer', 256, {
+        None: EVAL_SKETCHES_HELP,
+        'sketch_rnn_eval': 'With --metrics: ' + EVAL_SKETCHES_HELP.lower()}),
     'eval_seed': Flag('integer', 0,
                       'Seed of eps and of the prior samples in the evaluation (the '
                       'same for every run, so runs are compared on the same '
-                      'draws).'),
-    'evaluate_run': Flag('string', None,
-                         'Score one trained run folder into its metrics.json and '
-                         'grid.svg, then exit (what the sweep runs after each '
-                         'training; with --data_dir and the evaluation flags).'),
+                      'draws); passed to sketch_rnn_eval --metrics as --seed.'),
+    'metrics': Flag('boolean', False,
+                    'Score the checkpoint on the scale study\'s metrics '
+                    '(sketch_rnn/metrics.py, the test split) instead of the valid '
+                    'and test costs: --results_json gets the record of a study '
+                    'run\'s metrics.json, --seed seeds eps and the prior samples.'),
+    'grid': Flag('string', None,
+                 'With --metrics: also draw prior samples, reconstructions and an '
+                 'interpolation into this SVG (a study run\'s grid.svg).'),
 }
 HELP_ARGS = ('-h', '-help', '--help', '--helpshort', '-?')
 

@@ -14,11 +14,15 @@
 """Scores a checkpoint on the valid and test splits, as the training loop does.
 
   sketch_rnn_eval --log_root=runs/shapes --data_dir=datasets --hparams=scale=0
+  sketch_rnn_eval --log_root=runs/shapes --data_dir=datasets --metrics --grid=grid.svg
 
 Works on run folders of this project and of Magenta. Prints Magenta's lines
 `valid_cost: ..., valid_recon: ..., valid_kl: ...` and `eval_cost: ...` (the test
 split), with the eval model as Magenta's training builds it: dropout off, pen loss
-unmasked, KL weight kl_weight_start.
+unmasked, KL weight kl_weight_start. With --metrics it scores the scale study's
+metrics on the test split instead (what scale_sweep runs after each training) and
+prints one line per metric; --results_json then gets the run's metrics.json record
+and --grid its grid of samples, reconstructions and an interpolation.
 """
 
 if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
@@ -26,6 +30,7 @@ if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import json
+import os
 import time
 
 from absl import flags
@@ -33,11 +38,16 @@ import tensorflow as tf
 
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
+from sketch_rnn import errors
+from sketch_rnn import metrics
 from sketch_rnn import model as sketch_rnn_model
+from sketch_rnn import study
+from sketch_rnn import utils
 
 FLAGS = flags.FLAGS
 FLAG_NAMES = ('log_root', 'data_dir', 'hparams', 'checkpoint', 'seed',
-              'results_json')
+              'results_json', 'metrics', 'grid', 'diversity_samples',
+              'eval_sketches')
 cli.define_flags(FLAG_NAMES)
 
 
@@ -57,15 +67,33 @@ def evaluate(log_root, data_dir, overrides='', checkpoint=None, seed=0):
 
 
 def main(unused_argv):
-  r = evaluate(FLAGS.log_root, FLAGS.data_dir, FLAGS.hparams, FLAGS.checkpoint,
-               FLAGS.seed or 0)
-  print('valid_cost: %.4f, valid_recon: %.4f, valid_kl: %.4f, valid_time_taken: %.4f'
-        % (r['valid_cost'], r['valid_recon'], r['valid_kl'], r['valid_time_taken']))
-  print('eval_cost: %.4f, eval_recon: %.4f, eval_kl: %.4f, eval_time_taken: %.4f'
-        % (r['eval_cost'], r['eval_recon'], r['eval_kl'], r['eval_time_taken']))
+  seed = FLAGS.seed or 0
+  if FLAGS.grid and not FLAGS.metrics:
+    raise errors.UsageError('--grid needs --metrics')
+  # Before the scoring, which takes a while: a mistyped folder fails at once.
+  for name in ('results_json', 'grid'):
+    path = FLAGS[name].value
+    if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+      raise errors.SketchRNNError('--%s %s: no such folder' % (name, path))
+  if FLAGS.metrics:
+    options = study.eval_options(FLAGS.diversity_samples, FLAGS.eval_sketches, seed)
+    run = checkpoints.open_run(FLAGS.log_root, FLAGS.data_dir, FLAGS.hparams,
+                               FLAGS.checkpoint, seed)
+    r = study.evaluate_run(run, options, FLAGS.grid)
+    for m in metrics.METRICS:
+      print('%s: %s' % (m.title, r['metrics'][m.key]))
+  else:
+    r = evaluate(FLAGS.log_root, FLAGS.data_dir, FLAGS.hparams, FLAGS.checkpoint,
+                 seed)
+    print('valid_cost: %.4f, valid_recon: %.4f, valid_kl: %.4f, valid_time_taken: '
+          '%.4f' % (r['valid_cost'], r['valid_recon'], r['valid_kl'],
+                    r['valid_time_taken']))
+    print('eval_cost: %.4f, eval_recon: %.4f, eval_kl: %.4f, eval_time_taken: %.4f'
+          % (r['eval_cost'], r['eval_recon'], r['eval_kl'], r['eval_time_taken']))
   if FLAGS.results_json:
-    with open(FLAGS.results_json, 'w') as f:
-      json.dump(r, f, indent=1)
+    # Python's json writes inf (kl_sampled at scale 0) as Infinity and reads it
+    # back; written whole or not at all, so a study never reads half a record.
+    utils.write_text_atomic(FLAGS.results_json, json.dumps(r, indent=1))
 
 
 def run_main(argv=None):

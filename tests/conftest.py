@@ -1,4 +1,6 @@
-"""Shared test fixtures: the ../shared locator, the bundled data, tiny hyperparameters.
+"""Shared test fixtures: the ../shared locator, the bundled data, tiny hyperparameters,
+and the tiny scale study that test_scale_sweep, test_study and test_study_report
+read (trained once per session).
 
 Tests that start processes carry the `slow` marker (`-m "not slow"` leaves them
 out); a test that starts one without it fails, so the marker stays true.
@@ -7,6 +9,7 @@ out); a test that starts one without it fails, so the marker stays true.
 import contextlib
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -57,6 +60,49 @@ def shared_path(*parts):
   if not os.path.exists(path):
     pytest.skip('../shared/%s is absent' % '/'.join(parts))
   return path
+
+
+# -- the tiny scale study ------------------------------------------------------------
+
+SWEEP_HPARAMS = tiny_text(num_steps=30, save_every=15)
+SWEEP_SCALES = (0.5, 2.0)
+
+
+def sweep(out, *args, scales='0.5,2', script=False):
+  """Runs the sweep as a user does; returns (exit code, output)."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  program = ([os.path.join(REPO, 'scripts', 'scale_sweep.py')] if script
+             else ['-m', 'sketch_rnn.scale_sweep'])
+  proc = subprocess.run(
+      [sys.executable, *program, '--out=' + out, '--data_dir=' + BUNDLED,
+       '--scales=' + scales, '--hparams=' + SWEEP_HPARAMS, '--diversity_samples=6',
+       '--eval_sketches=12', *args],
+      cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+  return proc.returncode, proc.stdout + proc.stderr
+
+
+def run_folders(out):
+  return [os.path.join(out, 'scale-%g' % s, 'seed-1') for s in SWEEP_SCALES]
+
+
+def report_table(text):
+  """{metric title: [cells]} of report.md's results table."""
+  section = text.split('## Results', 1)[1].split('\n## ', 1)[0]
+  rows = {}
+  for line in section.splitlines():
+    cells = [c.strip() for c in line.strip().strip('|').split('|')]
+    if len(cells) > 2 and cells[0] not in ('metric', '---'):
+      rows[cells[0]] = cells[2:]
+  return rows
+
+
+@pytest.fixture(scope='session')
+def tiny_sweep(tmp_path_factory):
+  """(study folder, the sweep's output) of two scales, one seed, 30 steps."""
+  out = str(tmp_path_factory.mktemp('sweep') / 'study')
+  code, log = sweep(out, '--jobs=2')
+  assert code == 0, log
+  return out, log
 
 
 def pytest_configure(config):

@@ -1,0 +1,489 @@
+# Copyright 2026 The sketch-rnn-tf2 Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The scale study's runner: one training run per (scale, seed), then its evaluation.
+
+Each run is a child process of `sketch_rnn_train` in <out>/scale-<s>/seed-<k>, then
+one of `sketch_rnn_eval --metrics`, which scores its last checkpoint into
+metrics.json and draws grid.svg (`evaluate_run`, `draw_run_grid`). `Sweep` starts
+them --jobs at a time, one GPU each; a run whose checkpoint has reached num_steps
+and whose metrics are current is skipped, any other resumed from its checkpoint.
+"""
+
+import collections
+import dataclasses
+import datetime
+import json
+import math
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+from absl import logging
+
+from sketch_rnn import checkpoints
+from sketch_rnn import draw
+from sketch_rnn import errors
+from sketch_rnn import hparams
+from sketch_rnn import metrics
+from sketch_rnn import sample
+from sketch_rnn import utils
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+METRICS_FILE = 'metrics.json'
+GRID_FILE = 'grid.svg'
+RUN_RECORD = 'sweep.json'  # the sweep's own notes on a run: training wall time
+LOG_TAIL_LINES = 15
+GRID_COLUMNS = 8
+
+
+# ---------------------------------------------------------------------------
+# The study's plan: scales, seeds, the shared hyperparameters, the GPUs
+# ---------------------------------------------------------------------------
+
+
+def scale_name(scale):
+  return 'scale-%g' % scale
+
+
+def _parse_list(text, flag, what, parse, same=lambda value: value):
+  """The values of a comma-separated flag, parse(item) each (which refuses a bad
+  item with a UsageError); none, or one given twice (by `same`), is refused too."""
+  items = [t.strip() for t in (text or '').split(',') if t.strip()]
+  if not items:
+    raise errors.UsageError('--%s: give at least one %s' % (flag, what))
+  values = []
+  for item in items:
+    value = parse(item)
+    if same(value) in map(same, values):
+      raise errors.UsageError('--%s: %s is given twice' % (flag, item))
+    values.append(value)
+  return values
+
+
+def _scale(item):
+  try:
+    value = float(item)
+  except ValueError:
+    raise errors.UsageError('--scales: %r is not a number' % item) from None
+  if not math.isfinite(value) or value < 0:
+    raise errors.UsageError('--scales: %r must be a finite number >= 0' % item)
+  return value
+
+
+def _seed(item):
+  if not re.fullmatch(r'\d+', item) or int(item) >= 2**32:
+    raise errors.UsageError('--seeds: %r is not an integer in [0, 2^32)' % item)
+  return int(item)
+
+
+def parse_scales(text):
+  """'0.5,1,2,4' -> [0.5, 1.0, 2.0, 4.0]; a UsageError names a bad item."""
+  # By folder name: 1 and 1.0 would be the same run.
+  return _parse_list(text, 'scales', 'value, e.g. 0.5,1,2,4', _scale, scale_name)
+
+
+def parse_seeds(text):
+  """'1,2,3' -> [1, 2, 3]."""
+  return _parse_list(text, 'seeds', 'seed, e.g. 1 or 1,2,3', _seed)
+
+
+def hparam_names(text):
+  """The names an --hparams string sets (the values are left to HParams.parse)."""
+  # A list's items hold no '=', so only real names match.
+  return re.findall(r'(?:^|,)\s*([a-zA-Z][\w.]*)\s*=', text)
+
+
+def shared_hparams(text):
+  """Checks the shared --hparams: (cleaned text, HParams with them, scale unset)."""
+  text = (text or '').strip().rstrip(',').strip()
+  hps = hparams.get_default_hparams().parse(text)
+  names = hparam_names(text)
+  if 'scale' in names:
+    raise errors.UsageError('--hparams: leave scale out; --scales sets it per run')
+  if 'num_steps' not in names:
+    raise errors.UsageError(
+        '--hparams must set num_steps (the default, %d, never finishes), e.g. '
+        '--hparams="data_set=[shapes.npz],num_steps=2000"' % hps.num_steps)
+  if not hps.conditional:
+    raise errors.UsageError('--hparams: conditional=False has no latent z, so scale '
+                           'changes nothing; the study needs conditional=True')
+  hparams.validate_hparams(hps)
+  return text, hps
+
+
+def run_hparams(text, scale):
+  return '%s,scale=%r' % (text, float(scale)) if text else 'scale=%r' % float(scale)
+
+
+def eval_options(diversity_samples, eval_sketches, eval_seed):
+  """The evaluation's options, as metrics.json records them (a UsageError if bad)."""
+  if diversity_samples < 2:
+    raise errors.UsageError('--diversity_samples must be at least 2')
+  if eval_sketches < 0:
+    raise errors.UsageError('--eval_sketches must be 0 (all) or more')
+  return dict(diversity_samples=diversity_samples, eval_sketches=eval_sketches,
+              eval_seed=eval_seed)
+
+
+def detect_gpus(spec):
+  """The GPU ids to hand out, one per job (empty: leave the devices alone)."""
+  spec = (spec or '').strip().lower()
+  if spec in ('', 'none'):
+    return []
+  if spec != 'auto':
+    ids = [g.strip() for g in spec.split(',') if g.strip()]
+    if not all(re.fullmatch(r'[\w:-]+', g) for g in ids):
+      raise errors.UsageError('--gpus: expected auto, none or ids like 0,1,2; got %r'
+                             % spec)
+    return ids
+  visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+  if visible is not None:
+    return [g.strip() for g in visible.split(',') if g.strip() not in ('', '-1')]
+  try:
+    proc = subprocess.run(['nvidia-smi', '--query-gpu=index', '--format=csv,noheader'],
+                          capture_output=True, text=True, timeout=60, check=False)
+  except (OSError, subprocess.SubprocessError):
+    return []
+  if proc.returncode != 0:
+    return []
+  return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+
+
+# ---------------------------------------------------------------------------
+# A run's state on disk
+# ---------------------------------------------------------------------------
+
+
+def checkpoint_step(folder):
+  """(latest checkpoint prefix, the global step inside it); (None, None) when none.
+
+  The step is -1 when the latest checkpoint does not read: the trainer's resume
+  then falls back to the one before.
+  """
+  prefix = checkpoints.latest_checkpoint(folder)
+  if prefix is None:
+    return None, None
+  try:
+    return prefix, checkpoints.checkpoint_step(prefix)
+  except Exception:  # pylint: disable=broad-except
+    return prefix, -1
+
+
+def read_json(path):
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return None
+
+
+def log_tail(path, lines=LOG_TAIL_LINES):
+  try:
+    with open(path, errors='replace') as f:
+      return ''.join(collections.deque(f, maxlen=lines))
+  except OSError:
+    return '(no log at %s)\n' % path
+
+
+@dataclasses.dataclass
+class Run:
+  """One (scale, seed) of the study and what became of it."""
+  scale: float
+  seed: int
+  folder: str
+  status: str = 'pending'  # then done, failed or stopped
+  trained: bool = False  # by this sweep (else it had finished before)
+  error: str = None
+  log: str = None
+
+  @property
+  def name(self):
+    return '%s/seed-%d' % (scale_name(self.scale), self.seed)
+
+  def fail(self, error, log=None):
+    self.status, self.error, self.log = 'failed', error, log
+
+
+def check_run_config(run, hps):
+  """Refuses to mix runs of other hyperparameters into the study."""
+  config = read_json(os.path.join(run.folder, checkpoints.MODEL_CONFIG))
+  if not isinstance(config, dict):
+    return
+  wanted = hps.copy()
+  wanted.scale = run.scale
+  # num_steps may grow (the runs then resume); max_seq_len comes from the data.
+  for name, value in wanted.values().items():
+    if name in ('num_steps', 'max_seq_len') or name not in config:
+      continue
+    if config[name] != value:
+      raise errors.SketchRNNError(
+          '%s was trained with %s=%r, this sweep asks for %r; use another --out, '
+          'or the --hparams it was started with' % (run.folder, name, config[name],
+                                                    value))
+
+
+def make_runs(out, scales, seeds, hps):
+  """The study's Runs, scale by scale, in <out>/scale-<s>/seed-<k>; refuses a
+  folder trained with other hyperparameters."""
+  runs = [Run(scale, seed, os.path.join(out, scale_name(scale), 'seed-%d' % seed))
+          for scale in scales for seed in seeds]
+  for run in runs:
+    check_run_config(run, hps)
+  return runs
+
+
+# ---------------------------------------------------------------------------
+# Training and evaluating the runs, --jobs at a time
+# ---------------------------------------------------------------------------
+
+
+class Sweep:
+  """Trains and scores the runs in child processes, `jobs` at a time."""
+
+  def __init__(self, runs, data_dir, hparams_text, num_steps, eval_options, jobs=1,
+               gpus=()):
+    self.runs = runs
+    self.data_dir = data_dir
+    self.hparams_text = hparams_text
+    self.num_steps = num_steps
+    self.eval_options = eval_options
+    self.jobs = jobs
+    self.gpus = list(gpus)
+    self.signal = None
+    self.procs = {}
+
+  # -- the children -------------------------------------------------------------
+
+  def env(self, slot):
+    env = dict(os.environ)
+    # The children import this package even when it is not installed.
+    env['PYTHONPATH'] = os.pathsep.join(
+        [PACKAGE_ROOT] + [p for p in [env.get('PYTHONPATH')] if p])
+    if self.gpus:
+      env['CUDA_VISIBLE_DEVICES'] = self.gpus[slot % len(self.gpus)]
+      if self.jobs > len(self.gpus):  # runs share a GPU: no grabbing all its memory
+        env.setdefault('TF_FORCE_GPU_ALLOW_GROWTH', 'true')
+    elif self.jobs > 1:
+      # Runs on the CPU would each start one thread per core and fight over them.
+      threads = str(max(1, (os.cpu_count() or 1) // self.jobs))
+      env.setdefault('TF_NUM_INTRAOP_THREADS', threads)
+      env.setdefault('TF_NUM_INTEROP_THREADS', threads)
+    return env
+
+  def spawn(self, run, cmd, env, log_name):
+    os.makedirs(run.folder, exist_ok=True)
+    path = os.path.join(run.folder, log_name)
+    with open(path, 'a') as log:
+      log.write('=== scale_sweep %s: %s\n' % (
+          datetime.datetime.now().isoformat(timespec='seconds'),
+          ' '.join(shlex.quote(c) for c in cmd)))
+      log.flush()
+      # Its own session: a Ctrl-C reaches the sweep alone, which passes on one
+      # SIGTERM (a second one would make the trainer exit without saving).
+      proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                              cwd=os.getcwd(), start_new_session=True)
+    return proc
+
+  def train_command(self, run, resume):
+    cmd = [sys.executable, '-m', 'sketch_rnn.sketch_rnn_train',
+           '--log_root=' + run.folder, '--data_dir=' + self.data_dir,
+           '--seed=%d' % run.seed, '--num_samples=0',
+           '--hparams=' + run_hparams(self.hparams_text, run.scale)]
+    return cmd + ['--resume_training'] if resume else cmd
+
+  def evaluate_command(self, run):
+    o = self.eval_options
+    return [sys.executable, '-m', 'sketch_rnn.sketch_rnn_eval', '--metrics',
+            '--log_root=' + run.folder, '--data_dir=' + self.data_dir,
+            '--seed=%d' % o['eval_seed'],
+            '--diversity_samples=%d' % o['diversity_samples'],
+            '--eval_sketches=%d' % o['eval_sketches'],
+            '--results_json=' + os.path.join(run.folder, METRICS_FILE),
+            '--grid=' + os.path.join(run.folder, GRID_FILE)]
+
+  def metrics_current(self, run):
+    record = read_json(os.path.join(run.folder, METRICS_FILE))
+    prefix = checkpoints.latest_checkpoint(run.folder)
+    return (isinstance(record, dict) and prefix is not None and
+            record.get('checkpoint') == os.path.basename(prefix) and
+            record.get('options') == self.eval_options and
+            os.path.exists(os.path.join(run.folder, GRID_FILE)))
+
+  def job(self, run, env):
+    """One run's work, as a generator: yields each child, receives its exit code."""
+    prefix, step = checkpoint_step(run.folder)
+    if step is not None and step >= self.num_steps:
+      logging.info('%s: finished (step %d of %d); skipped.', run.name, step,
+                   self.num_steps)
+    else:
+      resume = prefix is not None
+      logging.info('%s: %s training (log: %s).', run.name,
+                   'resuming' if resume else 'starting',
+                   os.path.join(run.folder, 'train.log'))
+      start = time.time()
+      code = yield self.spawn(run, self.train_command(run, resume), env, 'train.log')
+      record_train_time(run.folder, time.time() - start)
+      run.trained = True
+      log = os.path.join(run.folder, 'train.log')
+      if self.signal is not None:
+        run.status = 'stopped'
+        return
+      if code != 0:
+        run.fail('training exited with code %d' % code, log_tail(log))
+        return
+      _, step = checkpoint_step(run.folder)
+      if step is None or step < self.num_steps:
+        run.fail('training stopped at step %s of %d' % (step, self.num_steps),
+                 log_tail(log))
+        return
+      logging.info('%s: trained to step %d.', run.name, step)
+    if self.metrics_current(run):
+      logging.info('%s: metrics current; skipped.', run.name)
+    else:
+      code = yield self.spawn(run, self.evaluate_command(run), env, 'eval.log')
+      if self.signal is not None:
+        run.status = 'stopped'
+        return
+      if code != 0:
+        run.fail('evaluation exited with code %d' % code,
+                 log_tail(os.path.join(run.folder, 'eval.log')))
+        return
+      logging.info('%s: evaluated.', run.name)
+    run.status = 'done'
+
+  # -- the loop ------------------------------------------------------------------
+
+  def _advance(self, run, gen, code):
+    try:
+      return gen.send(code)
+    except StopIteration:
+      return None
+    except Exception as e:  # pylint: disable=broad-except
+      # One run's surprise must not strand the others' children.
+      run.fail('%s: %s' % (type(e).__name__, e))
+      return None
+
+  def _on_signal(self, signum, unused_frame):
+    first = self.signal is None
+    self.signal = signum
+    logging.warning('received %s: %s', signal.Signals(signum).name,
+                    'stopping the runs (each saves a checkpoint)' if first
+                    else 'stopping the runs now')
+    for proc in self.procs.values():
+      if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+
+  def run(self):
+    """Runs every job; returns the signal that stopped the sweep, or None."""
+    handlers = {s: signal.signal(s, self._on_signal)
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+      pending = collections.deque(self.runs)
+      free = list(range(self.jobs))
+      active = {}
+      while (pending and self.signal is None) or active:
+        while free and pending and self.signal is None:
+          slot, run = free.pop(0), pending.popleft()
+          gen = self.job(run, self.env(slot))
+          proc = self._advance(run, gen, None)
+          if proc is None:
+            free.append(slot)
+          else:
+            active[slot] = (run, gen)
+            self.procs[slot] = proc
+        for slot in list(active):
+          code = self.procs[slot].poll()
+          if code is None:
+            continue
+          run, gen = active[slot]
+          proc = self._advance(run, gen, code)
+          if proc is None:
+            del active[slot], self.procs[slot]
+            free.append(slot)
+          else:
+            self.procs[slot] = proc
+        time.sleep(0.2)
+      for run in pending:
+        run.status = 'stopped'
+    finally:
+      for s, handler in handlers.items():
+        signal.signal(s, handler)
+    return self.signal
+
+
+def record_train_time(folder, seconds):
+  path = os.path.join(folder, RUN_RECORD)
+  record = read_json(path) or {}
+  record['train_seconds'] = record.get('train_seconds', 0.0) + seconds
+  record['train_attempts'] = record.get('train_attempts', 0) + 1
+  os.makedirs(folder, exist_ok=True)
+  utils.write_text_atomic(path, json.dumps(record, indent=1))
+
+
+# ---------------------------------------------------------------------------
+# One run's evaluation (the child process: sketch_rnn_eval --metrics)
+# ---------------------------------------------------------------------------
+
+
+def draw_run_grid(model, hps, test_set, path, seed=0, ncols=GRID_COLUMNS):
+  """Three rows: prior samples (T = 0.5); test sketches 0-3 of the file, each beside
+  the greedy decoding of its mu; test sketch 0, the greedy decodings along the slerp
+  between the mus of test sketches 0 and 1, test sketch 1."""
+  seq_len = hps.max_seq_len
+  strokes5, _ = sample.sample_batch(model, num=ncols, temperature=0.5,
+                                    seq_len=seq_len, seed=seed)
+  sketches = sample.to_strokes3(strokes5)
+  titles = ['prior T=0.5'] * ncols
+  count = min(ncols // 2, len(test_set))
+  tests = test_set.in_file_order(range(count))
+  cells, labels = sample.reconstructions(
+      model, tests, ['test %d' % i for i in range(count)], 'greedy from mu',
+      greedy=True, seq_len=seq_len)
+  sketches += cells + [[]] * (ncols - len(cells))
+  titles += labels + [''] * (ncols - len(cells))
+  if count >= 2:
+    cells, labels = sample.interpolation(
+        model, tests[0], tests[1], ncols - 2, ['test 0', 'test 1'], 'slerp t=%.2f',
+        greedy=True, seq_len=seq_len)
+    sketches += cells
+    titles += labels
+  draw.grid_svg(sketches, ncols=ncols, path=path, titles=titles)
+
+
+def evaluate_run(run, options, grid=None):
+  """The record of a run's metrics.json: its checkpoint scored by metrics.evaluate.
+
+  run: a TrainedRun from checkpoints.open_run, with its data, opened with the seed
+  options['eval_seed']; options: from eval_options. With grid, a path: also draws
+  the run's grid there (draw_run_grid).
+  """
+  if not run.hps.conditional:
+    raise errors.SketchRNNError(
+        '%s: the metrics need the encoder, and this model is unconditional '
+        '(conditional=False)' % run.log_root)
+  seed = options['eval_seed']
+  model, test_set = run.model, run.data[2]
+  start = time.time()
+  result = metrics.evaluate(model, test_set, num_samples=options['diversity_samples'],
+                            max_sketches=options['eval_sketches'], seed=seed)
+  if grid:
+    draw_run_grid(model, model.hps, test_set, grid, seed)
+  return dict(checkpoint=os.path.basename(run.prefix), global_step=run.step,
+              scale=run.hps.scale, options=options, seconds=time.time() - start,
+              metrics=result)

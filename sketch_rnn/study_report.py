@@ -1,0 +1,447 @@
+# Copyright 2026 The sketch-rnn-tf2 Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The scale study's report: tables, plots and report.md from the runs' files.
+
+Reads each done run's metrics.json (written by `sketch_rnn_eval --metrics`), its
+sweep.json (training wall time) and its TensorBoard events (the learning curves),
+averages the metrics over seeds, and writes report.md, results.csv, results.json,
+curves.csv, the grids and, with matplotlib, the plots into the study folder.
+"""
+
+import csv
+import datetime
+import glob
+import json
+import math
+import os
+import shutil
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
+from sketch_rnn import hparams
+from sketch_rnn import metrics
+from sketch_rnn import study
+from sketch_rnn import utils
+
+CURVE_TAGS = ('Train_Reconstr_Cost', 'Train_KL_Cost', 'Valid_Reconstr_Cost',
+              'Valid_KL_Cost')
+
+
+def read_scalars(folder, tags=CURVE_TAGS):
+  """{tag: {step: value}} from a run's TensorBoard events.
+
+  Files are read oldest first, so where a resumed run logged a step again (the
+  steps after its last checkpoint), the later value wins. A file cut short by a
+  kill is read up to the cut.
+  """
+  scalars = {tag: {} for tag in tags}
+  for path in sorted(glob.glob(os.path.join(folder, 'events.out.tfevents.*'))):
+    try:
+      for record in tf.data.TFRecordDataset(path):
+        event = event_pb2.Event.FromString(record.numpy())
+        for value in event.summary.value:
+          if value.tag in scalars:
+            number = (float(tf.make_ndarray(value.tensor))
+                      if value.HasField('tensor') else value.simple_value)
+            scalars[value.tag][int(event.step)] = number
+    except tf.errors.DataLossError:
+      pass
+  return scalars
+
+
+def collect(runs):
+  """One row per done run: scale, seed, step, timing, metrics, learning curves."""
+  rows = []
+  for run in runs:
+    if run.status != 'done':  # a failed run's metrics.json may be of an older state
+      continue
+    record = study.read_json(os.path.join(run.folder, study.METRICS_FILE))
+    if not isinstance(record, dict) or 'metrics' not in record:
+      continue
+    result = record['metrics']
+    timing = study.read_json(os.path.join(run.folder, study.RUN_RECORD)) or {}
+    row = dict(scale=run.scale, seed=run.seed, global_step=record['global_step'],
+               checkpoint=record['checkpoint'],
+               train_seconds=timing.get('train_seconds'))
+    row.update({k: result[k] for k in metrics.METRIC_KEYS})
+    for k in ('z_size', 'num_test_sketches', 'num_fidelity_sketches',
+              'latent_variances'):
+      row[k] = result.get(k)
+    row['curves'] = read_scalars(run.folder)
+    rows.append(row)
+  return rows
+
+
+def aggregate(rows, scales):
+  """{scale: {metric: (mean, std or None, n)}} over the seeds of each scale."""
+  summary = {}
+  for scale in scales:
+    mine = [r for r in rows if r['scale'] == scale]
+    summary[scale] = {}
+    for key in metrics.METRIC_KEYS:
+      values = np.array([r[key] for r in mine], np.float64)
+      with np.errstate(invalid='ignore'):
+        mean = float(np.mean(values))
+        std = float(np.std(values, ddof=1)) if len(values) > 1 else None
+      summary[scale][key] = (mean, std if std is None or math.isfinite(std) else None,
+                             len(values))
+  return summary
+
+
+def _fmt(value, key=None):
+  if value is None:
+    return 'n/a'
+  if not math.isfinite(value):
+    return 'inf' if value > 0 else ('-inf' if value < 0 else 'nan')
+  if key == 'active_units' and float(value).is_integer():
+    return '%d' % value
+  return '%.4f' % value
+
+
+def _cell(stat, key):
+  mean, std, _ = stat
+  return _fmt(mean, key) + (' ± %s' % _fmt(std) if std is not None else '')
+
+
+def best_scales(summary, scales):
+  """{metric: [best scales]} by each metric's direction (ties kept; finite means)."""
+  best = {}
+  for m in metrics.METRICS:
+    means = {s: summary[s][m.key][0] for s in scales
+             if math.isfinite(summary[s][m.key][0])}
+    if means:
+      target = (min if m.better == 'lower' else max)(means.values())
+      best[m.key] = [s for s in scales if means.get(s) == target]
+  return best
+
+
+def summary_lines(summary, scales, num_seeds):
+  """The automatic summary: per metric, the best scale and every scale's number."""
+  lines = []
+  best = best_scales(summary, scales)
+  for m in metrics.METRICS:
+    if m.key not in best:
+      lines.append('- **%s**: no finite value.' % m.title)
+      continue
+    winners = best[m.key]
+    stat = summary[winners[0]][m.key]
+    if len(winners) == 1:
+      which = 'scale %g, %s' % (winners[0], _cell(stat, m.key))
+    else:
+      which = 'a tie, scales %s at %s' % (' and '.join('%g' % s for s in winners),
+                                         _cell(stat, m.key))
+    others = ['scale %g: %s' % (s, _cell(summary[s][m.key], m.key))
+              for s in scales if s not in winners]
+    line = '- **%s** (%s is better): best is %s%s.' % (
+        m.title, m.better, which, ' (%s)' % '; '.join(others) if others else '')
+    rest = [summary[s][m.key] for s in scales
+            if s not in winners and math.isfinite(summary[s][m.key][0])]
+    if num_seeds > 1 and len(winners) == 1 and rest:
+      runner = (min if m.better == 'lower' else max)(rest, key=lambda t: t[0])
+      if abs(stat[0] - runner[0]) <= max(stat[1] or 0.0, runner[1] or 0.0):
+        line += ' The runner-up is within one standard deviation of it.'
+    lines.append(line)
+  if num_seeds == 1:
+    lines.append('\nOne seed per scale: there are no error bars and small '
+                 'differences may be noise; more seeds (--seeds=1,2,3) tell.')
+  return lines
+
+
+def _pyplot():
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+  return pyplot
+
+
+def _save(plt, fig, out, stem):
+  fig.tight_layout()
+  for ext in ('png', 'svg'):
+    fig.savefig(os.path.join(out, '%s.%s' % (stem, ext)), dpi=120)
+  plt.close(fig)
+
+
+def plot_curves(rows, scales, out):
+  """curves.png/.svg: recon and KL against step, per scale (mean over seeds)."""
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+  colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
+  for ax, (title, kind) in zip(axes, (('Reconstruction cost', 'Reconstr'),
+                                      ('KL cost', 'KL'))):
+    for i, scale in enumerate(scales):
+      colour = colours[i % len(colours)]
+      # Valid points are few (one per save_every steps): marked, to be seen.
+      for split, style in (('Train', '-'), ('Valid', '--o')):
+        tag = '%s_%s_Cost' % (split, kind)
+        runs = [r['curves'][tag] for r in rows if r['scale'] == scale]
+        # The steps every seed logged, so each point averages the same seeds.
+        steps = sorted(set.intersection(*[set(c) for c in runs])) if runs else []
+        if not steps:
+          continue
+        values = np.array([[c[s] for s in steps] for c in runs])
+        ax.plot(steps, values.mean(0), style, color=colour, markersize=4,
+                label='scale %g, %s' % (scale, split.lower()))
+        if len(runs) > 1:
+          std = values.std(0, ddof=1)
+          ax.fill_between(steps, values.mean(0) - std, values.mean(0) + std,
+                          color=colour, alpha=0.15)
+    ax.set_title(title)
+    ax.set_xlabel('step')
+    ax.legend(fontsize=7)
+  _save(plt, fig, out, 'curves')
+
+
+def plot_metrics(summary, scales, out):
+  """metrics.png/.svg: each metric against scale, error bars one std over seeds."""
+  plt = _pyplot()
+  ncols = 5
+  nrows = -(-len(metrics.METRICS) // ncols)
+  fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows),
+                           squeeze=False)
+  for ax, m in zip(axes.flat, metrics.METRICS):
+    points = [(s,) + summary[s][m.key][:2] for s in scales
+              if math.isfinite(summary[s][m.key][0])]
+    if points:
+      xs, ys, errs = zip(*points)
+      ax.errorbar(xs, ys, yerr=[e or 0.0 for e in errs], marker='o', capsize=3)
+    if len(scales) > 1 and min(scales) > 0:
+      ax.set_xscale('log', base=2)  # the study's scales double
+    ax.set_xticks(scales)
+    ax.set_xticklabels(['%g' % s for s in scales])
+    ax.set_title('%s\n(%s is better)' % (m.title, m.better), fontsize=8)
+    ax.set_xlabel('scale', fontsize=8)
+    ax.tick_params(labelsize=7)
+  for ax in list(axes.flat)[len(metrics.METRICS):]:
+    ax.axis('off')
+  _save(plt, fig, out, 'metrics')
+
+
+def _json_safe(value):
+  """Non-finite floats as the strings 'inf', '-inf', 'nan' (JSON has none)."""
+  if isinstance(value, float) and not math.isfinite(value):
+    return _fmt(value)
+  if isinstance(value, dict):
+    return {k: _json_safe(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_json_safe(v) for v in value]
+  return value
+
+
+def write_tables(out, rows, summary, scales, info, runs):
+  """results.csv (one row per run), curves.csv, results.json (all of it)."""
+  columns = ['scale', 'seed', 'global_step', 'train_seconds'] + list(
+      metrics.METRIC_KEYS)
+  with open(os.path.join(out, 'results.csv'), 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow(columns)
+    for r in rows:
+      writer.writerow([_json_safe(r[c]) for c in columns])
+  with open(os.path.join(out, 'curves.csv'), 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow(['scale', 'seed', 'tag', 'step', 'value'])
+    for r in rows:
+      for tag in CURVE_TAGS:
+        for step, value in sorted(r['curves'][tag].items()):
+          writer.writerow([r['scale'], r['seed'], tag, step, value])
+  best = best_scales(summary, scales)
+  results = dict(
+      study=dict(data_dir=info['data_dir'], hparams=info['hparams'],
+                 num_steps=info['num_steps'], scales=info['scales'],
+                 seeds=info['seeds'], evaluation=info['eval_options']),
+      metrics={m.key: dict(title=m.title, better=m.better, definition=m.definition)
+               for m in metrics.METRICS},
+      runs=[{k: v for k, v in r.items() if k != 'curves'} for r in rows],
+      summary={'%g' % s: {k: dict(mean=v[0], std=v[1], n=v[2])
+                          for k, v in summary[s].items()} for s in scales},
+      best={k: v for k, v in best.items()},
+      failed=[dict(run=r.name, error=r.error) for r in runs if r.status == 'failed'],
+      note='Non-finite numbers are the strings "inf", "-inf", "nan".')
+  utils.write_text_atomic(os.path.join(out, 'results.json'), json.dumps(
+      _json_safe(results), indent=1, allow_nan=False))
+
+
+def copy_grids(out, rows, scales, runs):
+  """<out>/grid-scale-<s>.svg from each scale's first seed: {scale: (file, seed)}."""
+  grids = {}
+  for scale in scales:
+    seeds = [r['seed'] for r in rows if r['scale'] == scale]
+    for run in runs:
+      src = os.path.join(run.folder, study.GRID_FILE)
+      if run.scale == scale and run.seed in seeds and os.path.exists(src):
+        name = 'grid-%s.svg' % study.scale_name(scale)
+        shutil.copyfile(src, os.path.join(out, name))
+        grids[scale] = (name, run.seed)
+        break
+  return grids
+
+
+def _table(header, lines):
+  return ['| %s |' % ' | '.join(header), '|%s' % ('---|' * len(header))] + [
+      '| %s |' % ' | '.join(cells) for cells in lines]
+
+
+def report_markdown(rows, summary, scales, info, runs, grids, plotted):
+  """The text of report.md."""
+  first = rows[0]
+  n_seeds = max(v[2] for s in scales for v in summary[s].values())
+  best = best_scales(summary, scales)
+  md = ['# The latent-noise study: sketch-rnn at scale %s\n' % ', '.join(
+      '%g' % s for s in info['scales'])]
+  md.append('`scale` is the standard deviation of eps in z = mu + sigma * eps, '
+            'eps ~ N(0, scale^2); scale 1 is Magenta\'s model. Every scale was '
+            'trained with the same hyperparameters and seed%s %s.\n' % (
+                's' if len(info['seeds']) > 1 else '',
+                ', '.join(map(str, info['seeds']))))
+  md.append('- data: `%s` in `%s`; test split: %d sketches in full batches, the '
+            'fidelity on %d of them' % (
+                ', '.join(hparams.get_default_hparams().parse(
+                    info['hparams']).data_set), info['data_dir'],
+                first['num_test_sketches'], first['num_fidelity_sketches']))
+  md.append('- shared hyperparameters: `%s` (z_size %s), %d steps per run' % (
+      info['hparams'], first['z_size'], info['num_steps']))
+  md.append('- evaluation: eps and prior samples from seed %d (the same draws for '
+            'every run); diversity over %d prior samples per temperature' % (
+                info['eval_options']['eval_seed'],
+                info['eval_options']['diversity_samples']))
+  md.append('- written %s by `%s`\n' % (
+      datetime.datetime.now().isoformat(timespec='seconds'), info['command']))
+  done = {(r['scale'], r['seed']) for r in rows}
+  missing = [r for r in runs if (r.scale, r.seed) not in done]
+  if missing:
+    md.append('**Missing from the tables**: %s.\n' % ', '.join(
+        '%s (%s)' % (r.name, r.error or r.status) for r in missing))
+
+  md += ['## Summary\n'] + summary_lines(summary, scales, n_seeds) + ['']
+
+  md.append('## Results\n')
+  md.append('Mean ± standard deviation over seeds (%s per scale); bold: the best '
+            'scale on each metric. Per run: `results.csv`, `results.json`.\n' % (
+                '/'.join(sorted({str(summary[s]['recon_mu'][2]) for s in scales}))
+                + ' seed(s)'))
+  lines = []
+  for m in metrics.METRICS:
+    cells = [_cell(summary[s][m.key], m.key) for s in scales]
+    if len(scales) > 1:
+      cells = ['**%s**' % c if s in best.get(m.key, ()) else c
+               for s, c in zip(scales, cells)]
+    lines.append([m.title, m.better] + cells)
+  md += _table(['metric', 'better'] + ['scale %g' % s for s in scales], lines)
+  md.append('\nActive units count out of z_size = %s.\n' % first['z_size'])
+
+  md.append('## What the metrics are\n')
+  md.append('On the test split, with the conventions of Magenta\'s evaluation '
+            'during training: dropout off, the pen loss not masked after the end, '
+            'full batches. Distances are in the dataset\'s normalised units (offsets '
+            'divided by the train split\'s standard deviation). A sketch\'s points '
+            'are the cumulative sums of its offsets (an empty sketch is the one '
+            'point (0, 0)); the symmetric Chamfer distance of two point sets is the '
+            'mean distance from a point to the nearest point of the other set, '
+            'averaged over both directions.\n')
+  md += _table(['metric', 'better', 'definition'],
+               [[m.title, m.better, m.definition] for m in metrics.METRICS])
+  md.append('')
+
+  md.append('## Learning curves\n')
+  md.append('From the runs\' TensorBoard events; every point is in `curves.csv`. '
+            'Train values are single batches (every 20 steps, with dropout and the '
+            'run\'s own eps), valid values the whole valid split at each '
+            'validation.\n')
+  if plotted:
+    md.append('![learning curves](curves.png)\n\n`curves.svg` too. Mean over seeds; '
+              'solid: train, dashed: valid; band: ± one standard deviation.\n')
+  lines = []
+  for scale in scales:
+    cells = ['%g' % scale]
+    for tag in CURVE_TAGS:
+      logged = [r['curves'][tag] for r in rows if r['scale'] == scale
+                and r['curves'][tag]]
+      cells.append('%.4f (step %d)' % (np.mean([c[max(c)] for c in logged]),
+                                       max(max(c) for c in logged))
+                   if logged else 'n/a')
+    lines.append(cells)
+  md.append('The last logged values (mean over seeds):\n')
+  md += _table(['scale'] + list(CURVE_TAGS), lines) + ['']
+
+  md.append('## Metrics against scale\n')
+  if plotted:
+    md.append('![metrics against scale](metrics.png)\n\n`metrics.svg` too. Error '
+              'bars: ± one standard deviation over seeds.\n')
+  else:
+    md.append('No plots: matplotlib is not installed (`pip install -e ".[report]"`, '
+              'then the same command again; finished runs are skipped). The '
+              'numbers behind them are in `results.csv` and `curves.csv`.\n')
+
+  md.append('## Samples, reconstructions, interpolation\n')
+  md.append('Per scale, from its first seed, with the same test sketches and the '
+            'same draws for every scale. Row 1: prior samples, z ~ N(0, I), '
+            'temperature 0.5. Row 2: test sketches 0 to 3 (file order), each beside '
+            'the greedy decoding of its mu. Row 3: test sketch 0, the greedy '
+            'decodings along the slerp from its mu to that of test sketch 1, test '
+            'sketch 1.\n')
+  for scale in scales:
+    if scale in grids:
+      name, seed = grids[scale]
+      md.append('### scale %g (seed %d)\n\n![scale %g](%s)\n' % (
+          scale, seed, scale, name))
+
+  md.append('## Runs\n')
+  by_run = {(r['scale'], r['seed']): r for r in rows}
+  lines = []
+  for run in runs:
+    row = by_run.get((run.scale, run.seed))
+    timing = study.read_json(os.path.join(run.folder, study.RUN_RECORD)) or {}
+    seconds = timing.get('train_seconds')
+    status = run.status
+    if status == 'done':
+      status = 'trained' if run.trained else 'finished before; skipped'
+    lines.append(['`%s`' % run.name, status,
+                  '%s (step %d)' % (row['checkpoint'], row['global_step'])
+                  if row else '-', '%.0f s' % seconds if seconds else '-'])
+  md += _table(['run', 'status', 'checkpoint', 'training wall time (all attempts)'],
+               lines) + ['']
+  return '\n'.join(md)
+
+
+def write_report(out, runs, info):
+  """report.md, results.csv, results.json, curves.csv, grid-scale-<s>.svg and, with
+  matplotlib, curves.png/.svg and metrics.png/.svg.
+
+  runs: the sweep's Runs; info: data_dir, hparams, num_steps, scales, seeds,
+  eval_options, command. Returns report.md's path, or None when no run has metrics.
+  """
+  rows = collect(runs)
+  if not rows:
+    return None
+  scales = [s for s in info['scales'] if any(r['scale'] == s for r in rows)]
+  summary = aggregate(rows, scales)
+  write_tables(out, rows, summary, scales, info, runs)
+  grids = copy_grids(out, rows, scales, runs)
+  try:
+    _pyplot()
+  except ImportError:
+    plotted = False
+    logging.warning('matplotlib is not installed: no plots (pip install -e '
+                    '".[report]").')
+  else:
+    plot_curves(rows, scales, out)
+    plot_metrics(summary, scales, out)
+    plotted = True
+  path = os.path.join(out, 'report.md')
+  utils.write_text_atomic(path, report_markdown(rows, summary, scales, info, runs,
+                                                grids, plotted))
+  return path
+

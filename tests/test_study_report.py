@@ -1,0 +1,109 @@
+"""The study's report: report.md, its summary and tables, the plots, from the tiny
+study's runs."""
+
+import csv
+import glob
+import json
+import os
+import re
+import shutil
+import sys
+
+import pytest
+
+from sketch_rnn import metrics
+from sketch_rnn import study
+from sketch_rnn import study_report
+
+from conftest import BUNDLED, report_table
+from conftest import SWEEP_HPARAMS as TINY
+from conftest import SWEEP_SCALES as SCALES
+
+
+@pytest.mark.slow
+def test_report_has_every_metric_for_every_scale(tiny_sweep):
+  out, _ = tiny_sweep
+  text = open(os.path.join(out, 'report.md')).read()
+  table = report_table(text)
+  for m in metrics.METRICS:
+    assert m.title in table, m.title
+    cells = table[m.title]
+    assert len(cells) == len(SCALES)
+    for cell in cells:
+      assert re.fullmatch(r'\**-?\d+(\.\d+)?\**', cell), (m.title, cell)
+  assert '| metric | better | scale 0.5 | scale 2 |' in text
+  summary = text.split('## Summary', 1)[1].split('\n## ', 1)[0]
+  for m in metrics.METRICS:
+    assert re.search(r'\*\*%s\*\* \(%s is better\): best is (scale|a tie)' % (
+        re.escape(m.title), m.better), summary), m.title
+  results = json.load(open(os.path.join(out, 'results.json')))
+  assert sorted(r['scale'] for r in results['runs']) == list(SCALES)
+  for r in results['runs']:
+    assert r['global_step'] == 30
+    for key in metrics.METRIC_KEYS:
+      assert isinstance(r[key], (int, float)), key
+  assert set(results['summary']) == {'0.5', '2'}
+  with open(os.path.join(out, 'results.csv')) as f:
+    rows = list(csv.DictReader(f))
+  assert [float(r['scale']) for r in rows] == list(SCALES)
+  assert set(metrics.METRIC_KEYS) <= set(rows[0])
+  # The numbers in the table are those of the runs (one seed: the run's own).
+  cells = report_table(text)['Reconstruction cost, z = mu']
+  for r, cell in zip(results['runs'], cells):
+    assert float(cell.strip('*')) == pytest.approx(r['recon_mu'], abs=1e-4)
+  with open(os.path.join(out, 'curves.csv')) as f:
+    tags = {(float(r['scale']), r['tag']) for r in csv.DictReader(f)}
+  assert tags == {(s, t) for s in SCALES for t in study_report.CURVE_TAGS}
+  grid = open(os.path.join(out, 'grid-scale-2.svg')).read()
+  assert grid.count('<g id="cell-') == 24
+  assert 'slerp t=0.00' in grid and 'greedy from mu' in grid
+
+
+@pytest.mark.slow
+def test_plots(tiny_sweep):
+  pytest.importorskip('matplotlib')
+  out, _ = tiny_sweep
+  for name in ('curves.png', 'curves.svg', 'metrics.png', 'metrics.svg'):
+    assert os.path.getsize(os.path.join(out, name)) > 1000, name
+  text = open(os.path.join(out, 'report.md')).read()
+  assert '![learning curves](curves.png)' in text
+  assert '![metrics against scale](metrics.png)' in text
+
+
+@pytest.mark.slow
+def test_report_without_matplotlib(tiny_sweep, tmp_path, monkeypatch):
+  out = str(tmp_path / 'study')
+  shutil.copytree(tiny_sweep[0], out)
+  for path in glob.glob(os.path.join(out, '*.png')) + glob.glob(
+      os.path.join(out, '*.svg')):
+    os.remove(path)
+  monkeypatch.setitem(sys.modules, 'matplotlib', None)  # import fails
+  runs = [study.Run(s, 1, os.path.join(out, 'scale-%g' % s, 'seed-1'),
+                    status='done') for s in SCALES]
+  info = dict(data_dir=BUNDLED, hparams=TINY, num_steps=30, scales=list(SCALES),
+              seeds=[1], eval_options=dict(diversity_samples=6, eval_sketches=12,
+                                           eval_seed=0), command='test')
+  path = study_report.write_report(out, runs, info)
+  text = open(path).read()
+  assert 'No plots: matplotlib is not installed' in text
+  assert not glob.glob(os.path.join(out, '*.png'))
+  assert os.path.exists(os.path.join(out, 'grid-scale-0.5.svg'))
+  assert len(report_table(text)) == len(metrics.METRICS)
+
+
+def test_summary_names_the_best_scale_in_each_direction():
+  summary = {}
+  for scale, value in ((0.5, 3.0), (1.0, 1.0), (2.0, 2.0)):
+    summary[scale] = {k: (value, 0.5, 3) for k in metrics.METRIC_KEYS}
+  lines = '\n'.join(study_report.summary_lines(summary, [0.5, 1.0, 2.0], 3))
+  # lower is better: scale 1 (1.0); higher is better: scale 0.5 (3.0).
+  assert ('**Reconstruction cost, z = mu** (lower is better): best is scale 1, '
+          '1.0000 ± 0.5000 (scale 0.5: 3.0000 ± 0.5000; scale 2: 2.0000 ± 0.5000).'
+          in lines)
+  assert '**Active latent units** (higher is better): best is scale 0.5, 3 ±' in lines
+  assert 'within one standard deviation' not in lines
+  summary[2.0]['recon_mu'] = (1.0, 0.5, 3)
+  summary[0.5]['kl_sampled'] = (float('inf'), None, 3)
+  lines = '\n'.join(study_report.summary_lines(summary, [0.5, 1.0, 2.0], 3))
+  assert 'best is a tie, scales 1 and 2 at 1.0000 ± 0.5000' in lines
+  assert 'scale 0.5: inf' in lines
