@@ -93,7 +93,9 @@ def test_signal_saves_the_step_reached_and_resume_continues(tmp_path, sig, code)
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_loses_a_completed_save(tmp_path):
   log_root = str(tmp_path / 'run')
-  num_steps = 90
+  # Enough steps for the 5 kills asserted below: a run advances 20-50 steps
+  # between two kills, and one that finishes first ends the test short.
+  num_steps = 300
   hparams = '--hparams=%s,num_steps=%d,save_every=3' % (TINY, num_steps)
   rng = random.Random(0)
   last_saved, kills, during_save = 0, 0, 0
