@@ -127,7 +127,8 @@ def shared_hparams(text):
   return text, hps
 
 
-def run_hparams(text, scale):
+def with_scale(text, scale):
+  """The shared --hparams text with this run's scale added."""
   return '%s,scale=%r' % (text, float(scale)) if text else 'scale=%r' % float(scale)
 
 
@@ -304,7 +305,7 @@ class Sweep:
     cmd = [sys.executable, '-m', 'sketch_rnn.sketch_rnn_train',
            '--log_root=' + run.folder, '--data_dir=' + self.data_dir,
            '--seed=%d' % run.seed, '--num_samples=0',
-           '--hparams=' + run_hparams(self.hparams_text, run.scale)]
+           '--hparams=' + with_scale(self.hparams_text, run.scale)]
     return cmd + ['--resume_training'] if resume else cmd
 
   def evaluate_command(self, run):

@@ -134,7 +134,7 @@ def test_parse_scales_and_seeds():
   for bad in ('', '1.5', '-2', '1,1'):
     with pytest.raises(errors.UsageError):
       study.parse_seeds(bad)
-  assert study.run_hparams('num_steps=5', 2) == 'num_steps=5,scale=2.0'
+  assert study.with_scale('num_steps=5', 2) == 'num_steps=5,scale=2.0'
 
 
 @pytest.mark.parametrize('hparams,message', [
