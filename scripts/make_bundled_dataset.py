@@ -584,8 +584,15 @@ def main():
         splits[split], labels[split] = make_split(n, np.random.default_rng(stream))
         check(splits[split])
 
+    # The labels ride along under keys Magenta's loader ignores, so the file stays
+    # a plain sketch-rnn dataset; this project's loader reads them for the study.
+    arrays = dict(splits)
+    for split in sizes:
+        arrays[split + "_labels"] = np.array(
+            [list(CLASSES).index(name) for name in labels[split]], dtype=np.int64)
+    arrays["class_names"] = np.array(list(CLASSES))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **splits)
+    np.savez_compressed(args.out, **arrays)
 
     print(f"wrote {args.out}")
     for split, sketches in splits.items():

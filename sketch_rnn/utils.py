@@ -308,7 +308,37 @@ def load_npz(path):
       for i, sketch in enumerate(sketches):
         _check_sketch(sketch, '%s sketch %d' % (label, i))
       result[split] = sketches
+    if any(s + '_labels' in members for s in SPLITS) or 'class_names' in members:
+      result.update(_read_labels(archive, members, name, result))
   return result
+
+
+def _read_labels(archive, members, name, splits):
+  """The optional class labels: {'labels': {split: int64 [n]}, 'class_names': [...]}.
+
+  Keys `<split>_labels` (one class index per sketch) and `class_names`, which
+  Magenta's loader ignores; all four or none.
+  """
+  wanted = [s + '_labels' for s in SPLITS] + ['class_names']
+  missing = [k for k in wanted if k not in members]
+  if missing:
+    raise SketchRNNError('%s: has class labels but not %s' % (name, ', '.join(missing)))
+  read = {}
+  for key in wanted:
+    with archive.open(members[key]) as member:
+      read[key] = _read_npy(member, '%s[%s]' % (name, key))
+  class_names = [str(c) for c in read['class_names'].reshape(-1)]
+  labels = {}
+  for split in SPLITS:
+    values = read[split + '_labels']
+    if (values.dtype.kind not in 'iu' or values.shape != (len(splits[split]),) or
+        (len(values) and not 0 <= values.min() <= values.max() < len(class_names))):
+      raise SketchRNNError(
+          '%s[%s_labels]: expected %d class indices in [0, %d), got %s %s' % (
+              name, split, len(splits[split]), len(class_names), values.dtype,
+              values.shape))
+    labels[split] = values.astype(np.int64)
+  return dict(labels=labels, class_names=class_names)
 
 
 def _fetch(url, cache_dir=None, timeout=60.0):
@@ -367,7 +397,8 @@ class DataLoader:
 
   def __init__(self, strokes, batch_size=100, max_seq_length=250,
                scale_factor=1.0, random_scale_factor=0.0,
-               augment_stroke_prob=0.0, limit=1000, rng=None):
+               augment_stroke_prob=0.0, limit=1000, rng=None, labels=None,
+               class_names=None):
     self.batch_size = batch_size
     self.max_seq_length = max_seq_length
     self.scale_factor = scale_factor
@@ -377,6 +408,10 @@ class DataLoader:
     self.start_stroke_token = [0, 0, 1, 0, 0]
     self.rng = rng if rng is not None else np.random.RandomState()
     self.preprocess(strokes)
+    # The class of each sketch of self.strokes (the study's classifier), or None.
+    self.labels = (None if labels is None else
+                   np.asarray(labels, np.int64)[self.source_index])
+    self.class_names = class_names
 
   def preprocess(self, strokes):
     """Drops sketches longer than max_seq_length, clamps, sorts by length."""
@@ -549,6 +584,7 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
   if not is_url(data_dir) and not os.path.isdir(data_dir):
     raise SketchRNNError('--data_dir %s: no such folder' % data_dir)
   splits = {s: [] for s in SPLITS}
+  labels, class_names = {s: [] for s in SPLITS}, []
   for name in names:
     if is_url(data_dir):
       path = _fetch('/'.join([data_dir.rstrip('/'), name]), cache_dir)
@@ -559,8 +595,13 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
         raise SketchRNNError('%s: no such file (data_set names %s in --data_dir %s)'
                              % (path, name, data_dir))
       data = load_npz(path)
+    # A file without labels is one class, named after it (QuickDraw's files).
+    file_labels = data.get('labels') or {s: np.zeros(len(data[s]), np.int64)
+                                         for s in SPLITS}
     for s in SPLITS:
       splits[s].extend(data[s])
+      labels[s].append(file_labels[s] + len(class_names))
+    class_names += data.get('class_names') or [os.path.splitext(name)[0]]
 
   all_strokes = splits['train'] + splits['valid'] + splits['test']
   hps = hparams.copy()
@@ -572,10 +613,12 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
   sample_hps.max_seq_len = 1  # one point at a time
 
   rng = np.random.RandomState(seed)
+  classes = {s: dict(labels=np.concatenate(labels[s]), class_names=class_names)
+             for s in SPLITS}
   train_set = DataLoader(
       splits['train'], hps.batch_size, max_seq_length=hps.max_seq_len,
       random_scale_factor=hps.random_scale_factor,
-      augment_stroke_prob=hps.augment_stroke_prob, rng=rng)
+      augment_stroke_prob=hps.augment_stroke_prob, rng=rng, **classes['train'])
   normalizing_scale_factor = train_set.calculate_normalizing_scale_factor()
   if not np.isfinite(normalizing_scale_factor) or normalizing_scale_factor <= 0:
     raise SketchRNNError(
@@ -587,7 +630,8 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
   for split in ('valid', 'test'):
     loader = DataLoader(
         splits[split], eval_hps.batch_size, max_seq_length=eval_hps.max_seq_len,
-        random_scale_factor=0.0, augment_stroke_prob=0.0, rng=rng)
+        random_scale_factor=0.0, augment_stroke_prob=0.0, rng=rng,
+        **classes[split])
     loader.normalize(normalizing_scale_factor)
     loaders.append(loader)
   for split, loader in zip(SPLITS, loaders):

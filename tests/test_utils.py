@@ -441,3 +441,72 @@ def test_aaron_sheep_matches_magentas_pipeline():
     np.testing.assert_array_equal(lengths, golden[name + '_sequence_lengths'])
     np.testing.assert_array_equal(loader.source_index[:100],
                                   golden[name + '_source_index'])
+
+
+# --- class labels --------------------------------------------------------------
+
+
+def test_bundled_labels_follow_each_sketch_through_the_sort():
+  raw = np.load(os.path.join(BUNDLED, BUNDLED_SET), allow_pickle=True)
+  train, _, test, *_ = utils.load_dataset(BUNDLED, tiny_hparams(data_set=[BUNDLED_SET]))
+  assert test.class_names == [str(c) for c in raw['class_names']]
+  assert len(test.class_names) == 12
+  for loader, split in ((train, 'train'), (test, 'test')):
+    assert len(loader.labels) == len(loader.strokes)
+    for i in range(0, len(loader.strokes), 7):
+      j = loader.source_index[i]
+      np.testing.assert_allclose(loader.strokes[i][:, :2] * loader.scale_factor,
+                                 raw[split][j][:, :2], rtol=1e-5)
+      assert loader.labels[i] == raw[split + '_labels'][j]
+  # The loader sorts by length: the labels are no longer in file order.
+  assert not np.array_equal(test.labels, raw['test_labels'])
+  assert np.array_equal(np.bincount(test.labels), np.bincount(raw['test_labels']))
+
+
+def test_files_without_labels_are_one_class_each(tmp_path):
+  gen = np.random.default_rng(3)
+  def split(n, length):
+    return [random_sketch(gen, length) for _ in range(n)]
+  write_npz(tmp_path / 'cat.npz', split(8, 5), split(4, 6), split(4, 7))
+  write_npz(tmp_path / 'dog.npz', split(8, 9), split(4, 3), split(4, 12))
+  train, _, test, *_ = utils.load_dataset(
+      str(tmp_path), tiny_hparams(data_set=['cat.npz', 'dog.npz']), seed=0)
+  assert test.class_names == ['cat', 'dog']
+  # Lengths tell the files apart: cat's test sketches have 7 points, dog's 12.
+  assert [int(l) for l in test.labels] == [0 if len(s) == 7 else 1
+                                           for s in test.strokes]
+  assert sorted(train.labels.tolist()) == [0] * 8 + [1] * 8
+
+
+def test_labels_of_a_labelled_file_come_after_the_classes_before_it(tmp_path):
+  gen = np.random.default_rng(4)
+  def split(n):
+    return [random_sketch(gen, 5) for _ in range(n)]
+  write_npz(tmp_path / 'plain.npz', split(4), split(4), split(4))
+  obj = lambda sketches: np.array(sketches + [None], dtype=object)[:-1]
+  np.savez(tmp_path / 'two.npz', train=obj(split(4)), valid=obj(split(4)),
+           test=obj(split(4)), train_labels=np.array([0, 1, 1, 0]),
+           valid_labels=np.array([1, 1, 0, 0]), test_labels=np.array([0, 0, 0, 1]),
+           class_names=np.array(['a', 'b']))
+  *_, test, _, _, _ = utils.load_dataset(
+      str(tmp_path), tiny_hparams(data_set=['plain.npz', 'two.npz']), seed=0)
+  assert test.class_names == ['plain', 'a', 'b']
+  assert sorted(test.labels.tolist()) == [0, 0, 0, 0, 1, 1, 1, 2]
+
+
+@pytest.mark.parametrize('extra, message', [
+    (dict(train_labels=[0, 1, 0], valid_labels=[0, 1], test_labels=[1, 0],
+          class_names=['a', 'b']), r'train_labels\]: expected 4 class indices'),
+    (dict(train_labels=[0, 1, 0, 2], valid_labels=[0, 1], test_labels=[1, 0],
+          class_names=['a', 'b']), r'in \[0, 2\)'),
+    (dict(train_labels=[0, 1, 0, 1]), 'has class labels but not valid_labels'),
+])
+def test_bad_labels_get_one_clear_error(tmp_path, extra, message):
+  gen = np.random.default_rng(5)
+  obj = lambda n: np.array([random_sketch(gen, 5) for _ in range(n)] + [None],
+                           dtype=object)[:-1]
+  path = tmp_path / 'bad.npz'
+  np.savez(path, train=obj(4), valid=obj(2), test=obj(2),
+           **{k: np.array(v) for k, v in extra.items()})
+  with pytest.raises(SketchRNNError, match=message):
+    utils.load_npz(str(path))
