@@ -87,6 +87,40 @@ def reconstruction_losses(params, target, mask_pen):
   return loss_s, loss_p
 
 
+def log_likelihood(output, targets, lengths):
+  """log p(x | z) of each sketch, in nats: [B].
+
+  output: the decoder's [B*T, 3+6M] (rows b * T + t), targets: the stroke-5
+  targets [B, T, 5], lengths: points per sketch [B]. The sum over a sketch's
+  points of the offsets' mixture log-density, plus the pen's log-probability at
+  each point and at the end-of-sketch step after them (the padding beyond says
+  nothing about the sketch). Unlike Magenta's r_cost (a mean over all steps, with
+  1e-6 added inside the log), a likelihood: comparable across models and papers.
+  Offsets are in the data's normalised units.
+  """
+  batch, steps = tf.shape(targets)[0], tf.shape(targets)[1]
+  m = (output.shape[1] - 3) // 6
+  pen_logits, pi, mu1, mu2, log_s1, log_s2, corr = tf.split(
+      output, [3] + [m] * 6, axis=1)
+  flat = tf.reshape(targets, [-1, 5])
+  n1 = (flat[:, 0:1] - mu1) * tf.exp(-log_s1)
+  n2 = (flat[:, 1:2] - mu2) * tf.exp(-log_s2)
+  rho = tf.tanh(corr)
+  # tanh rounds to +-1 in float32 for |corr| > 9: a floor keeps the log finite.
+  one_minus_rho2 = tf.maximum(1 - tf.square(rho), 1e-12)
+  log_normal = (-np.log(2 * np.pi) - log_s1 - log_s2 - 0.5 * tf.math.log(one_minus_rho2)
+                - (tf.square(n1) + tf.square(n2) - 2 * rho * n1 * n2) /
+                (2 * one_minus_rho2))
+  log_offsets = tf.reduce_logsumexp(tf.nn.log_softmax(pi) + log_normal, axis=1)
+  log_pen = -tf.nn.softmax_cross_entropy_with_logits(labels=flat[:, 2:5],
+                                                     logits=pen_logits)
+  step = tf.range(steps)[None, :]
+  lengths = tf.cast(lengths, tf.int32)[:, None]
+  per_step = (tf.where(step < lengths, tf.reshape(log_offsets, [batch, steps]), 0.0) +
+              tf.where(step <= lengths, tf.reshape(log_pen, [batch, steps]), 0.0))
+  return tf.reduce_sum(per_step, axis=1)
+
+
 def kl_divergence(mu, presig):
   """KL(N(mu, exp(presig)) || N(0, 1)) of each entry: Magenta's kl_cost before its
   mean over the batch and z (and the kl_tolerance floor). Works on numpy arrays

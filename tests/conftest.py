@@ -54,6 +54,29 @@ def tiny_hps():
   return tiny_hparams()
 
 
+def rescaled_twin(model, scale):
+  """The scale-1 model equivalent to `model` at `scale` (docs/study.md): with
+  z = scale z', mu's head divided by scale and every weight that z meets (the
+  initial state's, the z rows of the decoder's input weights and, in the hyper
+  cell, of the hyper LSTM's) multiplied by it."""
+  from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
+  hps = model.hps.copy()
+  hps.scale = 1.0
+  twin = sketch_rnn_model.Model(hps, seed=0)
+  mine = model.magenta_variables()
+  for name, var in twin.magenta_variables().items():
+    var.assign(mine[name])
+  twin.mu_w.assign(model.mu_w / scale)
+  twin.mu_b.assign(model.mu_b / scale)
+  twin.init_w.assign(model.init_w * scale)
+  z_rows = slice(5, 5 + hps.z_size)  # the decoder's input is [x (stroke-5), z]
+  kernels = [twin.dec.W_xh] + ([twin.dec.hyper_cell.W_xh]
+                               if hasattr(twin.dec, 'hyper_cell') else [])
+  for w in kernels:
+    w[z_rows].assign(w[z_rows] * scale)
+  return twin
+
+
 def shared_path(*parts):
   """A path under ../shared, or skip the test when that folder is absent."""
   path = os.path.join(SHARED, *parts)

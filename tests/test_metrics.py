@@ -11,6 +11,7 @@ from sketch_rnn import metrics
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import utils
 
+import conftest
 from conftest import BUNDLED, tiny_hparams
 
 
@@ -170,8 +171,188 @@ def test_reconstruction_costs_follow_eps(data):
 def test_evaluate_returns_every_metric(data):
   hps, test_set = data
   model = make_model(hps, scale=2.0)
-  result = metrics.evaluate(model, test_set, num_samples=4, max_sketches=5, seed=0)
+  result = metrics.evaluate(model, test_set, num_samples=4, max_sketches=5, seed=0,
+                            iwae_samples=3)
   for key in metrics.METRIC_KEYS:
-    assert np.isfinite(result[key]), key
-  assert result['num_fidelity_sketches'] == 5 and result['num_test_sketches'] == 32
+    if key in metrics.CLASSIFIER_KEYS:
+      assert result[key] is None, key  # no classifier given
+    else:
+      assert np.isfinite(result[key]), key
+  assert result['num_scored_sketches'] == 5 and result['num_test_sketches'] == 32
   assert result['active_units'] == sum(v > 0.01 for v in result['latent_variances'])
+  assert result['active_units_free'] == sum(v > 0.01 for v in result['signal_ratios'])
+  assert result['iwae_scaled'] <= result['nelbo_scaled'] + 1e-9
+  assert result['nelbo_scaled'] == pytest.approx(result['distortion'] + result['rate'])
+
+
+# -- likelihoods in nats ------------------------------------------------------------
+
+
+def numpy_log_likelihood(output, targets, lengths):
+  """log p(x|z) per sketch the long way: the 2 x 2 covariance of each component
+  inverted and its determinant taken by numpy."""
+  b, t = targets.shape[:2]
+  m = (output.shape[1] - 3) // 6
+  total = np.zeros(b)
+  for i in range(b):
+    for j in range(t):
+      row, target = output[i * t + j].astype(np.float64), targets[i, j]
+      pen_logits, pi = row[:3], row[3:3 + m]
+      mu1, mu2, s1, s2, corr = (row[3 + m * (1 + c):3 + m * (2 + c)] for c in range(5))
+      weights = np.exp(pi - pi.max()) / np.exp(pi - pi.max()).sum()
+      density = 0.0
+      for c in range(m):
+        sx, sy, r = np.exp(s1[c]), np.exp(s2[c]), np.tanh(corr[c])
+        cov = np.array([[sx * sx, r * sx * sy], [r * sx * sy, sy * sy]])
+        d = target[:2] - [mu1[c], mu2[c]]
+        density += weights[c] * np.exp(-0.5 * d @ np.linalg.solve(cov, d)) / (
+            2 * np.pi * np.sqrt(np.linalg.det(cov)))
+      pen = np.exp(pen_logits - pen_logits.max())
+      pen /= pen.sum()
+      if j < lengths[i]:
+        total[i] += np.log(density)
+      if j <= lengths[i]:
+        total[i] += np.log(pen[np.argmax(target[2:])])
+  return total
+
+
+def test_log_likelihood_against_numpy():
+  rng = np.random.RandomState(0)
+  b, t, m = 3, 6, 2
+  output = rng.normal(0, 0.7, (b * t, 3 + 6 * m)).astype(np.float32)
+  targets = np.zeros((b, t, 5), np.float32)
+  targets[:, :, :2] = rng.normal(0, 1, (b, t, 2))
+  lengths = np.array([2, 5, 6])  # the last fills the steps: no end row
+  for i, n in enumerate(lengths):
+    targets[i, np.arange(n), 2 + rng.randint(0, 2, n)] = 1  # pen down or up
+    targets[i, n:, :] = [0, 0, 0, 0, 1]  # end of sketch, then padding
+  got = sketch_rnn_model.log_likelihood(tf.constant(output), tf.constant(targets),
+                                        tf.constant(lengths)).numpy()
+  np.testing.assert_allclose(got, numpy_log_likelihood(output, targets, lengths),
+                             rtol=1e-5)
+  # The padding after the end row is not the sketch's: changing it changes nothing.
+  output2 = output.copy()
+  output2[0 * t + 4] += 3.0  # sketch 0 has 2 points: step 4 is padding
+  again = sketch_rnn_model.log_likelihood(tf.constant(output2), tf.constant(targets),
+                                          tf.constant(lengths)).numpy()
+  assert again[0] == got[0] and again[1] == got[1]
+
+
+def test_kl_to_prior_against_the_textbook_formula():
+  rng = np.random.RandomState(1)
+  mu, log_var = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+  for prior_var in (1.0, 0.25, 16.0):
+    want = np.sum(0.5 * np.log(prior_var / np.exp(log_var)) +
+                  (np.exp(log_var) + mu ** 2) / (2 * prior_var) - 0.5, axis=1)
+    np.testing.assert_allclose(metrics.kl_to_prior(mu, log_var, np.log(prior_var)),
+                               want, rtol=1e-12)
+  # Magenta's per-element KL, summed over z, at the unit prior.
+  np.testing.assert_allclose(
+      metrics.kl_to_prior(mu, log_var),
+      np.sum(sketch_rnn_model.kl_divergence(mu, log_var), axis=1), rtol=1e-12)
+
+
+def linear_gaussian(n=2000, k=64, noise=0.5, shift=0.0, seed=0):
+  """x = z + N(0, noise), z ~ N(0, 1): log p(x) = log N(x; 0, 1 + noise) is known.
+  q is the true posterior N(x / (1 + noise), noise / (1 + noise)), its mean moved
+  by shift. Returns (log w [n, k], log p(x) [n], log p(x|z) [n, k])."""
+  rng = np.random.RandomState(seed)
+  x = rng.normal(0, np.sqrt(1 + noise), n)
+  mu = (x / (1 + noise) + shift)[:, None]
+  log_var = np.full((n, 1), np.log(noise / (1 + noise)))
+  z = mu[:, None] + np.exp(log_var / 2)[:, None] * rng.normal(size=(n, k, 1))
+  log_px_z = -0.5 * (np.log(2 * np.pi * noise) + (x[:, None] - z[..., 0]) ** 2 / noise)
+  log_w = metrics.importance_log_weights(log_px_z, z, mu, log_var, 0.0)
+  log_px = -0.5 * (np.log(2 * np.pi * (1 + noise)) + x ** 2 / (1 + noise))
+  return log_w, log_px, log_px_z
+
+
+def test_iwae_is_exact_with_the_true_posterior():
+  log_w, log_px, _ = linear_gaussian()
+  for k in (1, 8, 64):
+    np.testing.assert_allclose(metrics.iwae_nll(log_w[:, :k]), -log_px, atol=1e-9)
+
+
+def test_iwae_bounds_the_likelihood_tighter_with_k():
+  log_w, log_px, _ = linear_gaussian(shift=0.6)
+  bounds = [np.mean(metrics.iwae_nll(log_w[:, :k])) for k in (1, 2, 8, 64)]
+  assert np.all(np.diff(bounds) < 0)  # non-increasing in k, here strictly
+  assert bounds[-1] > np.mean(-log_px)  # never below the true -log p(x)
+  assert bounds[-1] - np.mean(-log_px) < 0.2 * (bounds[0] - np.mean(-log_px))
+  # With the same draws, never above the sampled negative ELBO (Jensen).
+  assert np.all(metrics.iwae_nll(log_w) <= -np.mean(log_w, axis=1) + 1e-12)
+  np.testing.assert_allclose(metrics.iwae_nll(log_w[:, :1]), -log_w[:, 0])
+
+
+def test_mutual_information_on_posteriors_with_known_information():
+  rng = np.random.RandomState(2)
+  n, k, d = 8, 200, 2
+  def draws(mu, log_var):
+    return mu[:, None] + np.exp(log_var / 2)[:, None] * rng.normal(size=(n, k, d))
+  # The same posterior for every sketch: z says nothing about x.
+  mu, log_var = np.tile(rng.normal(size=d), (n, 1)), np.zeros((n, d))
+  assert metrics.mutual_information(draws(mu, log_var), mu, log_var) == pytest.approx(
+      0.0, abs=1e-12)
+  # Posteriors far apart: z names its sketch, log N nats.
+  mu = np.arange(n)[:, None] * 100.0 + np.zeros((n, d))
+  assert metrics.mutual_information(draws(mu, log_var), mu, log_var) == pytest.approx(
+      np.log(n), abs=1e-9)
+  # Two overlapping unit Gaussians at -a and a, in 1-D: H(mixture) - H(component),
+  # integrated on a grid.
+  a, grid = 0.8, np.linspace(-12, 12, 200001)
+  pdf = lambda m: np.exp(-0.5 * (grid - m) ** 2) / np.sqrt(2 * np.pi)
+  mix = 0.5 * (pdf(-a) + pdf(a))
+  want = -np.sum(mix * np.log(mix)) * (grid[1] - grid[0]) - 0.5 * np.log(2 * np.pi * np.e)
+  mu2, lv2 = np.array([[-a], [a]]), np.zeros((2, 1))
+  z = mu2[:, None] + rng.normal(size=(2, 50000, 1))
+  assert metrics.mutual_information(z, mu2, lv2) == pytest.approx(want, abs=0.01)
+  # Random posteriors: between 0 and log N.
+  for seed in range(5):
+    r = np.random.RandomState(seed)
+    mu, log_var = r.normal(0, 2, (n, d)), r.normal(-1, 1, (n, d))
+    mi = metrics.mutual_information(draws(mu, log_var), mu, log_var)
+    assert 0 <= mi <= np.log(n)
+
+
+def test_the_coordinate_free_active_units_ignore_a_rescaling():
+  rng = np.random.RandomState(3)
+  mu = rng.normal(0, [0.3, 0.05, 1.0, 0.0], (500, 4))
+  presig = np.log(rng.uniform(0.05, 0.1, (500, 4)))
+  for s in (0.5, 2.0, 4.0):
+    # z = s z': the scale-s model's q = N(mu, (s sigma)^2) is its twin's N(mu/s, sigma^2).
+    np.testing.assert_allclose(metrics.latent_signal_ratio(mu, presig, s),
+                               metrics.latent_signal_ratio(mu / s, presig, 1.0))
+  ratio = np.var(mu, 0) / np.mean(np.exp(presig), 0)
+  np.testing.assert_allclose(metrics.latent_signal_ratio(mu, presig, 1.0), ratio)
+  assert metrics.active_units_free(mu, presig, 1.0) == int(np.sum(ratio > 0.01))
+  # The raw count is tied to z's units: var(mu / 4) = var(mu) / 16.
+  assert metrics.active_units(mu) == 2 and metrics.active_units(mu / 4) == 1
+
+
+@pytest.mark.parametrize('scale', [0.5, 2.0, 4.0])
+def test_invariant_metrics_agree_with_the_rescaled_twin(data, scale):
+  hps, test_set = data
+  model = make_model(hps, scale=scale)
+  twin = conftest.rescaled_twin(model, scale)
+  sketches = test_set.strokes[:12]
+  mine = metrics.likelihood_metrics(metrics.importance_pass(model, sketches, 6, 0),
+                                    scale)
+  theirs = metrics.likelihood_metrics(metrics.importance_pass(twin, sketches, 6, 0),
+                                      1.0)
+  invariant = [m.key for m in metrics.METRICS if m.invariant and m.key in mine]
+  assert set(invariant) == {'nelbo_scaled', 'iwae_scaled', 'distortion', 'rate',
+                            'mutual_info', 'active_units_free'}
+  for key in invariant:
+    assert mine[key] == pytest.approx(theirs[key], rel=1e-4, abs=1e-4), key
+  # The twin's own coordinates are its N(0, I): its two ELBOs are one.
+  assert theirs['nelbo_unit'] == pytest.approx(theirs['nelbo_scaled'], rel=1e-12)
+  # What the training pays: the twin's rate plus the means-only penalty.
+  mu = metrics.importance_pass(model, sketches, 1, 0)['mu']
+  penalty = 0.5 * (scale ** 2 - 1) * np.mean(np.sum(np.square(mu / scale), axis=1))
+  assert mine['rate_paid'] - theirs['rate_paid'] == pytest.approx(penalty, rel=1e-4)
+  # z's coordinates: the raw active units see mu, the twin's mu / scale.
+  assert mine['active_units'] == metrics.active_units(mu)
+  assert theirs['active_units'] == metrics.active_units(mu / scale)
+  if scale == 4.0:
+    assert mine['active_units'] > theirs['active_units']
+    assert mine['nelbo_unit'] != pytest.approx(theirs['nelbo_unit'], rel=1e-3)

@@ -337,3 +337,32 @@ def test_schedules():
 def test_unknown_cell_is_refused():
   with pytest.raises(errors.SketchRNNError, match="dec_model='gru'"):
     sketch_rnn_model.Model(tiny_hparams(dec_model='gru'))
+
+
+# -- scale is a change of z's coordinates plus a means-only penalty (docs/study.md) --
+
+
+@pytest.mark.parametrize('cell', ['lstm', 'layer_norm', 'hyper'])
+@pytest.mark.parametrize('scale', [0.5, 2.0, 4.0])
+def test_a_model_at_scale_s_is_its_rescaled_twin_plus_a_penalty_on_mu(cell, scale):
+  hps = tiny_hparams(dec_model=cell, enc_model=cell, scale=scale,
+                     use_recurrent_dropout=False)
+  model = sketch_rnn_model.Model(hps, seed=1)
+  rng = np.random.RandomState(2)
+  # Far from the tiny initial heads, so that mu and sigma matter to the decoder.
+  for var, std in ((model.mu_w, 1.0), (model.mu_b, 0.5), (model.presig_w, 0.3),
+                   (model.init_w, 0.5)):
+    var.assign(rng.normal(0, std, var.shape).astype(np.float32))
+  twin = conftest.rescaled_twin(model, scale)
+  x, lengths = tiny_batch(hps)
+  e = rng.normal(size=(hps.batch_size, hps.z_size)).astype(np.float32)
+  out = model(x, lengths, eps=scale * e)  # eps ~ N(0, scale^2), as training draws
+  twin_out = twin(x, lengths, eps=e)  # the same draws at scale 1
+  np.testing.assert_allclose(out['batch_z'] / scale, twin_out['batch_z'], rtol=1e-5,
+                             atol=1e-6)
+  np.testing.assert_allclose(out['r_cost'], twin_out['r_cost'], rtol=1e-5)
+  mu = out['mean'].numpy().astype(np.float64)
+  penalty = 0.5 * (scale ** 2 - 1) * np.mean(np.square(mu / scale))
+  assert abs(penalty) > 0.01  # the test sees the term
+  np.testing.assert_allclose(float(out['kl_raw']) - float(twin_out['kl_raw']),
+                             penalty, rtol=1e-4, atol=1e-6)
