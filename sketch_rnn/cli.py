@@ -44,8 +44,12 @@ Flag = collections.namedtuple('Flag', 'kind default help choices', defaults=(Non
 CHECKPOINT_HELP = ('A checkpoint prefix (e.g. runs/x/vector-500); default: the latest '
                    'in --log_root.')
 DIVERSITY_HELP = 'Prior samples per temperature for the diversity metric (at least 2).'
-EVAL_SKETCHES_HELP = ('Test sketches decoded for the reconstruction fidelity, spread '
-                      'over the test set (0: all).')
+EVAL_SKETCHES_HELP = ('Test sketches scored by the likelihoods, the fidelity and the '
+                      'classifier, spread over the test set (0: all).')
+IWAE_HELP = 'Importance samples per test sketch for the IWAE bound (at least 1).'
+CLASSIFIER_HELP = ('The sketch classifier\'s cache (.npz): loaded when it was trained '
+                   'on this data, else trained (about a minute) and saved there. '
+                   'Default: trained in memory. Only for data of several classes.')
 FLAG_TABLE = {
     # Magenta's flags
     'data_dir': Flag('string', MAGENTA_DATA_URL,
@@ -88,9 +92,16 @@ FLAG_TABLE = {
     'results_json': Flag('string', None,
                          'Also write the numbers, unrounded, to this JSON file.'),
     'mode': Flag('enum', 'prior',
-                 'prior: sketches from z ~ N(0, I); reconstruct: test sketches and '
-                 'their decodings; interpolate: slerp between two test sketches.',
-                 ('prior', 'reconstruct', 'interpolate')),
+                 'prior: sketches from z ~ N(0, prior_scale^2 I); posterior: from '
+                 'the aggregate posterior (one z ~ q(z|x) of each of num random '
+                 'test sketches); reconstruct: test sketches and their decodings; '
+                 'interpolate: slerp between two test sketches.',
+                 ('prior', 'posterior', 'reconstruct', 'interpolate')),
+    'prior_scale': Flag('string', '1',
+                        'The prior\'s standard deviation in --mode=prior: a number '
+                        '(1: N(0, I), Magenta\'s sampler), or "model" for the '
+                        'run\'s scale, N(0, scale^2 I), the spread of the z its '
+                        'decoder saw in training.'),
     'num': Flag('integer', 16,
                 'Sketches (prior), test sketches (reconstruct) or interpolation '
                 'steps.'),
@@ -127,6 +138,9 @@ FLAG_TABLE = {
     'eval_sketches': Flag('integer', 256, {
         None: EVAL_SKETCHES_HELP,
         'sketch_rnn_eval': 'With --metrics: ' + EVAL_SKETCHES_HELP.lower()}),
+    'iwae_samples': Flag('integer', 64, {
+        None: IWAE_HELP, 'sketch_rnn_eval': 'With --metrics: ' + IWAE_HELP.lower()}),
+    'classifier': Flag('string', None, 'With --metrics: ' + CLASSIFIER_HELP.lower()),
     'eval_seed': Flag('integer', 0,
                       'Seed of eps and of the prior samples in the evaluation (the '
                       'same for every run, so runs are compared on the same '

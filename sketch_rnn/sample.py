@@ -273,11 +273,13 @@ def _key(seed, model):
 
 def sample_batch(model, z=None, num=None, temperature=1.0, seq_len=None,
                  greedy=False, seed=None, early_stop=True, prefix=None,
-                 return_params=False, jit_compile=False):
+                 return_params=False, jit_compile=False, prior_scale=1.0):
   """Draws sketches in one compiled loop (the distribution of Magenta's sample()).
 
-  z: [B, z_size] latent vectors (default: B = num draws from N(0, I), as Magenta's
-  sample() does whatever `scale` is; unused by an unconditional model).
+  z: [B, z_size] latent vectors (default: B = num draws from N(0, prior_scale^2 I);
+  prior_scale 1 is Magenta's sample(), whatever `scale` is, and prior_scale = scale
+  the spread of the z the decoder saw in training; unused by an unconditional
+  model).
   temperature: a number or one per sketch. seed: when given, z (if drawn) and all
   choices come from this seed alone; otherwise from the model's seeded generator,
   which each call advances. early_stop: stop once every sketch has ended (False:
@@ -301,6 +303,7 @@ def sample_batch(model, z=None, num=None, temperature=1.0, seq_len=None,
     else:
       z = tf.random.stateless_normal(
           shape, tf.random.experimental.stateless_fold_in(key, -1))
+    z = z * prior_scale  # the same draws at every prior_scale
   z = tf.convert_to_tensor(z, tf.float32)
   batch = int(z.shape[0])
   temperature = tf.broadcast_to(tf.cast(temperature, tf.float32), [batch])
@@ -427,6 +430,19 @@ def interpolate(z0, z1, n, method='slerp'):
     fn = utils.lerp  # parallel vectors: slerp divides by sin(0); lerp is its limit
   return np.stack([fn(z0, z1, t) for t in np.linspace(0.0, 1.0, n)]).astype(
       np.float32)
+
+
+def posterior_z(model, sketches, seed=0):
+  """One draw of z from each sketch's posterior q(z|x) = N(mu, (scale sigma)^2),
+  the noise training used: together, draws of the aggregate posterior."""
+  if not model.hps.conditional:
+    raise errors.SketchRNNError(
+        'the model is unconditional (conditional=False): it has no posterior')
+  batch, lengths = pad_strokes(sketches)
+  mu, presig = _encode_fn(model)(tf.constant(batch[:, 1:]),
+                                 tf.constant(lengths, tf.int32))
+  eps = np.random.RandomState(seed).standard_normal(mu.shape) * model.hps.scale
+  return (mu.numpy() + np.exp(presig.numpy() / 2) * eps).astype(np.float32)
 
 
 def reconstructions(model, sketches, labels, decoded_title='decoded', **decode_args):

@@ -40,6 +40,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 
 from absl import flags
 from absl import logging
@@ -54,7 +55,7 @@ from sketch_rnn import utils
 FLAGS = flags.FLAGS
 
 FLAG_NAMES = ('out', 'data_dir', 'hparams', 'scales', 'seeds', 'jobs', 'gpus',
-              'diversity_samples', 'eval_sketches', 'eval_seed')
+              'diversity_samples', 'eval_sketches', 'eval_seed', 'iwae_samples')
 cli.define_flags(FLAG_NAMES)
 
 
@@ -69,7 +70,7 @@ def main(unused_argv):
   if FLAGS.jobs < 0:
     raise errors.UsageError('--jobs must be 0 (auto) or more, got %d' % FLAGS.jobs)
   eval_options = study.eval_options(FLAGS.diversity_samples, FLAGS.eval_sketches,
-                                    FLAGS.eval_seed)
+                                    FLAGS.eval_seed, FLAGS.iwae_samples)
   gpus = study.detect_gpus(FLAGS.gpus)
   jobs = FLAGS.jobs or max(len(gpus), 1)
   out = os.path.abspath(FLAGS.out)
@@ -80,13 +81,25 @@ def main(unused_argv):
     raise errors.SketchRNNError('--out %s is not a folder' % out)
   # Once here: a bad data set is one error, not one per run, and a URL's files are
   # downloaded before the runs would all fetch them at once.
-  utils.load_dataset(data_dir, hps)
+  data = utils.load_dataset(data_dir, hps)
   runs = study.make_runs(out, scales, seeds, hps)
   os.makedirs(out, exist_ok=True)
+  # Here, once: the runs' evaluations (children, perhaps several at once) load it.
+  classifier_path = os.path.join(out, study.CLASSIFIER_FILE)
+  start = time.time()
+  judge, accuracy, trained = study.sketch_classifier(data, classifier_path)
+  if judge is None:
+    classifier_path = None
+    logging.info('one class in the data: no sketch classifier, no class scores.')
+  else:
+    logging.info('sketch classifier (%d classes) %s: test accuracy %.3f.',
+                 len(judge.class_names), 'trained in %.0f s' % (time.time() - start)
+                 if trained else 'loaded from ' + classifier_path, accuracy)
   logging.info('%d runs (scales %s x seeds %s), %d at a time%s, in %s.', len(runs),
                ', '.join('%g' % s for s in scales), ', '.join(map(str, seeds)), jobs,
                ' on GPUs %s' % ', '.join(gpus) if gpus else '', out)
-  sweep = study.Sweep(runs, data_dir, text, hps.num_steps, eval_options, jobs, gpus)
+  sweep = study.Sweep(runs, data_dir, text, hps.num_steps, eval_options, jobs, gpus,
+                      classifier_path)
   stopped = sweep.run()
   if stopped is not None:
     logging.info('stopped by %s; run the same command to continue.',

@@ -47,7 +47,7 @@ from sketch_rnn import utils
 FLAGS = flags.FLAGS
 FLAG_NAMES = ('log_root', 'data_dir', 'hparams', 'checkpoint', 'seed',
               'results_json', 'metrics', 'grid', 'diversity_samples',
-              'eval_sketches')
+              'eval_sketches', 'iwae_samples', 'classifier')
 cli.define_flags(FLAG_NAMES)
 
 
@@ -71,17 +71,24 @@ def main(unused_argv):
   if FLAGS.grid and not FLAGS.metrics:
     raise errors.UsageError('--grid needs --metrics')
   # Before the scoring, which takes a while: a mistyped folder fails at once.
-  for name in ('results_json', 'grid'):
+  if FLAGS.classifier and not FLAGS.metrics:
+    raise errors.UsageError('--classifier needs --metrics')
+  for name in ('results_json', 'grid', 'classifier'):
     path = FLAGS[name].value
     if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
       raise errors.SketchRNNError('--%s %s: no such folder' % (name, path))
   if FLAGS.metrics:
-    options = study.eval_options(FLAGS.diversity_samples, FLAGS.eval_sketches, seed)
+    options = study.eval_options(FLAGS.diversity_samples, FLAGS.eval_sketches, seed,
+                                 FLAGS.iwae_samples)
     run = checkpoints.open_run(FLAGS.log_root, FLAGS.data_dir, FLAGS.hparams,
                                FLAGS.checkpoint, seed)
-    r = study.evaluate_run(run, options, FLAGS.grid)
+    r = study.evaluate_run(run, options, FLAGS.grid, FLAGS.classifier)
     for m in metrics.METRICS:
       print('%s: %s' % (m.title, r['metrics'][m.key]))
+    if r['classifier']:
+      print('Sketch classifier: %d classes, test accuracy %.4f' % (
+          len(r['classifier']['classes']), r['classifier']['test_accuracy']))
+    print('Scored in %.1f s' % r['seconds'])
   else:
     r = evaluate(FLAGS.log_root, FLAGS.data_dir, FLAGS.hparams, FLAGS.checkpoint,
                  seed)

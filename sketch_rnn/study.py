@@ -35,7 +35,10 @@ import time
 
 from absl import logging
 
+import numpy as np
+
 from sketch_rnn import checkpoints
+from sketch_rnn import classifier
 from sketch_rnn import draw
 from sketch_rnn import errors
 from sketch_rnn import hparams
@@ -46,6 +49,8 @@ from sketch_rnn import utils
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 METRICS_FILE = 'metrics.json'
+METRICS_VERSION = 2  # 2: the invariant metrics and the classifier's scores
+CLASSIFIER_FILE = 'classifier.npz'  # in the study folder, shared by its runs
 GRID_FILE = 'grid.svg'
 RUN_RECORD = 'sweep.json'  # the sweep's own notes on a run: training wall time
 LOG_TAIL_LINES = 15
@@ -132,14 +137,21 @@ def with_scale(text, scale):
   return '%s,scale=%r' % (text, float(scale)) if text else 'scale=%r' % float(scale)
 
 
-def eval_options(diversity_samples, eval_sketches, eval_seed):
-  """The evaluation's options, as metrics.json records them (a UsageError if bad)."""
+def eval_options(diversity_samples, eval_sketches, eval_seed,
+                 iwae_samples=metrics.IWAE_SAMPLES):
+  """The evaluation's options, as metrics.json records them (a UsageError if bad).
+
+  `metrics_version` too: a metrics.json of an older set of metrics is not current.
+  """
   if diversity_samples < 2:
     raise errors.UsageError('--diversity_samples must be at least 2')
   if eval_sketches < 0:
     raise errors.UsageError('--eval_sketches must be 0 (all) or more')
+  if iwae_samples < 1:
+    raise errors.UsageError('--iwae_samples must be at least 1')
   return dict(diversity_samples=diversity_samples, eval_sketches=eval_sketches,
-              eval_seed=eval_seed)
+              eval_seed=eval_seed, iwae_samples=iwae_samples,
+              metrics_version=METRICS_VERSION)
 
 
 def detect_gpus(spec):
@@ -258,7 +270,7 @@ class Sweep:
   """Trains and scores the runs in child processes, `jobs` at a time."""
 
   def __init__(self, runs, data_dir, hparams_text, num_steps, eval_options, jobs=1,
-               gpus=()):
+               gpus=(), classifier_path=None):
     self.runs = runs
     self.data_dir = data_dir
     self.hparams_text = hparams_text
@@ -266,6 +278,7 @@ class Sweep:
     self.eval_options = eval_options
     self.jobs = jobs
     self.gpus = list(gpus)
+    self.classifier_path = classifier_path
     self.signal = None
     self.procs = {}
 
@@ -315,8 +328,11 @@ class Sweep:
             '--seed=%d' % o['eval_seed'],
             '--diversity_samples=%d' % o['diversity_samples'],
             '--eval_sketches=%d' % o['eval_sketches'],
+            '--iwae_samples=%d' % o['iwae_samples'],
             '--results_json=' + os.path.join(run.folder, METRICS_FILE),
-            '--grid=' + os.path.join(run.folder, GRID_FILE)]
+            '--grid=' + os.path.join(run.folder, GRID_FILE)] + (
+                ['--classifier=' + self.classifier_path] if self.classifier_path
+                else [])
 
   def metrics_current(self, run):
     record = read_json(os.path.join(run.folder, METRICS_FILE))
@@ -365,7 +381,11 @@ class Sweep:
         run.fail('evaluation exited with code %d' % code,
                  log_tail(os.path.join(run.folder, 'eval.log')))
         return
-      logging.info('%s: evaluated.', run.name)
+      record = read_json(os.path.join(run.folder, METRICS_FILE)) or {}
+      logging.info('%s: evaluated in %.0f s (every metric, IWAE-%d on %s test '
+                   'sketches).', run.name, record.get('seconds', float('nan')),
+                   self.eval_options['iwae_samples'],
+                   record.get('metrics', {}).get('num_scored_sketches', '?'))
     run.status = 'done'
 
   # -- the loop ------------------------------------------------------------------
@@ -443,14 +463,25 @@ def record_train_time(folder, seconds):
 
 
 def draw_run_grid(model, hps, test_set, path, seed=0, ncols=GRID_COLUMNS):
-  """Three rows: prior samples (T = 0.5); test sketches 0-3 of the file, each beside
-  the greedy decoding of its mu; test sketch 0, the greedy decodings along the slerp
-  between the mus of test sketches 0 and 1, test sketch 1."""
+  """Five rows, each from the same draws for every run: prior samples (T = 0.5)
+  from N(0, I), then from N(0, s^2 I); decodings (T = 0.5) of the aggregate
+  posterior, one z ~ q(z|x) of each of ncols random test sketches; test sketches
+  0-3 of the file, each beside the greedy decoding of its mu; test sketch 0, the
+  greedy decodings along the slerp between the mus of test sketches 0 and 1, test
+  sketch 1."""
   seq_len = hps.max_seq_len
-  strokes5, _ = sample.sample_batch(model, num=ncols, temperature=0.5,
-                                    seq_len=seq_len, seed=seed)
-  sketches = sample.to_strokes3(strokes5)
-  titles = ['prior T=0.5'] * ncols
+  sketches, titles = [], []
+  for prior_scale, title in ((1.0, 'N(0, I)'), (hps.scale, 'N(0, s^2 I)')):
+    strokes5, _ = sample.sample_batch(model, num=ncols, temperature=0.5,
+                                      seq_len=seq_len, seed=seed,
+                                      prior_scale=prior_scale)
+    sketches += sample.to_strokes3(strokes5)
+    titles += ['prior %s' % title] + [''] * (ncols - 1)
+  chosen = np.random.RandomState(seed).choice(len(test_set), ncols,
+                                              replace=ncols > len(test_set))
+  z = sample.posterior_z(model, [test_set.strokes[i] for i in chosen], seed)
+  sketches += sample.decode(model, z, temperature=0.5, seq_len=seq_len, seed=seed)
+  titles += ['aggregate posterior'] + [''] * (ncols - 1)
   count = min(ncols // 2, len(test_set))
   tests = test_set.in_file_order(range(count))
   cells, labels = sample.reconstructions(
@@ -467,12 +498,25 @@ def draw_run_grid(model, hps, test_set, path, seed=0, ncols=GRID_COLUMNS):
   draw.grid_svg(sketches, ncols=ncols, path=path, titles=titles)
 
 
-def evaluate_run(run, options, grid=None):
+def sketch_classifier(data, path=None, seed=0):
+  """(classifier, its accuracy on the test split, trained now) for the classes of
+  a run's data (train, valid, test loaders), or (None, None, False) when the data
+  has fewer than two classes. path: the cache (None: train in memory)."""
+  train_set, _, test_set = data[:3]
+  if train_set.labels is None or len(train_set.class_names or ()) < 2:
+    return None, None, False
+  model, trained = classifier.load_or_train(path, train_set.strokes, train_set.labels,
+                                            train_set.class_names, seed=seed)
+  return model, classifier.accuracy(model, test_set.strokes, test_set.labels), trained
+
+
+def evaluate_run(run, options, grid=None, classifier_path=None):
   """The record of a run's metrics.json: its checkpoint scored by metrics.evaluate.
 
   run: a TrainedRun from checkpoints.open_run, with its data, opened with the seed
   options['eval_seed']; options: from eval_options. With grid, a path: also draws
-  the run's grid there (draw_run_grid).
+  the run's grid there (draw_run_grid). classifier_path: the sketch classifier's
+  cache (sketch_classifier), for data of several classes.
   """
   if not run.hps.conditional:
     raise errors.SketchRNNError(
@@ -481,10 +525,15 @@ def evaluate_run(run, options, grid=None):
   seed = options['eval_seed']
   model, test_set = run.model, run.data[2]
   start = time.time()
+  judge, accuracy, _ = sketch_classifier(run.data, classifier_path)
   result = metrics.evaluate(model, test_set, num_samples=options['diversity_samples'],
-                            max_sketches=options['eval_sketches'], seed=seed)
+                            max_sketches=options['eval_sketches'], seed=seed,
+                            iwae_samples=options['iwae_samples'], classifier=judge)
   if grid:
     draw_run_grid(model, model.hps, test_set, grid, seed)
+  judged = None if judge is None else dict(
+      classes=judge.class_names, test_accuracy=accuracy,
+      num_test_sketches=len(test_set))
   return dict(checkpoint=os.path.basename(run.prefix), global_step=run.step,
               scale=run.hps.scale, options=options, seconds=time.time() - start,
-              metrics=result)
+              classifier=judged, metrics=result)

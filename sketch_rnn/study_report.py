@@ -78,7 +78,7 @@ def collect(runs):
                checkpoint=record['checkpoint'],
                train_seconds=timing.get('train_seconds'))
     row.update({k: result[k] for k in metrics.METRIC_KEYS})
-    for k in ('z_size', 'num_test_sketches', 'num_fidelity_sketches',
+    for k in ('z_size', 'num_test_sketches', 'num_scored_sketches',
               'latent_variances'):
       row[k] = result.get(k)
     row['curves'] = read_scalars(run.folder)
@@ -121,6 +121,8 @@ def best_scales(summary, scales):
   """{metric: [best scales]} by each metric's direction (ties kept; finite means)."""
   best = {}
   for m in metrics.METRICS:
+    if m.better is None:  # a rate: neither direction is better
+      continue
     means = {s: summary[s][m.key][0] for s in scales
              if math.isfinite(summary[s][m.key][0])}
     if means:
@@ -134,6 +136,8 @@ def summary_lines(summary, scales, num_seeds):
   lines = []
   best = best_scales(summary, scales)
   for m in metrics.METRICS:
+    if m.better is None:
+      continue
     if m.key not in best:
       lines.append('- **%s**: no finite value.' % m.title)
       continue
@@ -222,7 +226,7 @@ def plot_metrics(summary, scales, out):
       ax.set_xscale('log', base=2)  # the study's scales double
     ax.set_xticks(scales)
     ax.set_xticklabels(['%g' % s for s in scales])
-    ax.set_title('%s\n(%s is better)' % (m.title, m.better), fontsize=8)
+    ax.set_title('%s\n(%s is better)' % (m.title, m.better or 'neither'), fontsize=8)
     ax.set_xlabel('scale', fontsize=8)
     ax.tick_params(labelsize=7)
   for ax in list(axes.flat)[len(metrics.METRICS):]:
@@ -310,7 +314,7 @@ def report_markdown(rows, summary, scales, info, runs, grids, plotted):
             'fidelity on %d of them' % (
                 ', '.join(hparams.get_default_hparams().parse(
                     info['hparams']).data_set), info['data_dir'],
-                first['num_test_sketches'], first['num_fidelity_sketches']))
+                first['num_test_sketches'], first['num_scored_sketches']))
   md.append('- shared hyperparameters: `%s` (z_size %s), %d steps per run' % (
       info['hparams'], first['z_size'], info['num_steps']))
   md.append('- evaluation: eps and prior samples from seed %d (the same draws for '
@@ -338,7 +342,7 @@ def report_markdown(rows, summary, scales, info, runs, grids, plotted):
     if len(scales) > 1:
       cells = ['**%s**' % c if s in best.get(m.key, ()) else c
                for s, c in zip(scales, cells)]
-    lines.append([m.title, m.better] + cells)
+    lines.append([m.title, m.better or '-'] + cells)
   md += _table(['metric', 'better'] + ['scale %g' % s for s in scales], lines)
   md.append('\nActive units count out of z_size = %s.\n' % first['z_size'])
 
@@ -352,7 +356,7 @@ def report_markdown(rows, summary, scales, info, runs, grids, plotted):
             'mean distance from a point to the nearest point of the other set, '
             'averaged over both directions.\n')
   md += _table(['metric', 'better', 'definition'],
-               [[m.title, m.better, m.definition] for m in metrics.METRICS])
+               [[m.title, m.better or '-', m.definition] for m in metrics.METRICS])
   md.append('')
 
   md.append('## Learning curves\n')

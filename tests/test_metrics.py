@@ -356,3 +356,36 @@ def test_invariant_metrics_agree_with_the_rescaled_twin(data, scale):
   if scale == 4.0:
     assert mine['active_units'] > theirs['active_units']
     assert mine['nelbo_unit'] != pytest.approx(theirs['nelbo_unit'], rel=1e-3)
+
+
+class FakeClassifier:
+  """Calls a sketch's class its number of points mod 3; its features are the
+  number of points and the first offset."""
+  class_names = ['a', 'b', 'c']
+
+  def predict_proba(self, sketches):
+    return np.eye(3)[[len(s) % 3 for s in sketches]]
+
+  def embed(self, sketches):
+    return np.array([[len(s), s[0][0] if len(s) else 0.0] for s in sketches], float)
+
+
+def test_classifier_metrics_score_each_set_of_sketches():
+  from sketch_rnn import classifier  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(4)
+  tests = [rng.normal(size=(n, 3)) for n in (3, 4, 5, 6, 7, 8)]
+  labels = [len(s) % 3 for s in tests]
+  recon = [s[:-1] if i < 2 else s for i, s in enumerate(tests)]  # 2 lose a point
+  unit = [rng.normal(size=(3, 3)) for _ in range(5)]  # all class 0
+  scaled = [rng.normal(size=(n, 3)) for n in (3, 4, 5, 3, 4, 5)]
+  result = metrics.classifier_metrics(FakeClassifier(), tests, labels, recon, unit,
+                                      scaled)
+  assert result['recon_recognition'] == pytest.approx(4 / 6)
+  assert result['classes_prior_unit'] == 0.0
+  assert result['classes_prior_scaled'] == pytest.approx(np.log(3))
+  assert result['confidence_prior_unit'] == result['confidence_prior_scaled'] == 1.0
+  embed = FakeClassifier().embed
+  for key, sketches in (('fd_recon', recon), ('fd_prior_unit', unit),
+                        ('fd_prior_scaled', scaled)):
+    assert result[key] == pytest.approx(
+        classifier.frechet_distance(embed(tests), embed(sketches))), key

@@ -302,6 +302,38 @@ def test_same_seed_same_sketches():
   assert not np.array_equal(x, sample.sample(model, seq_len=15, rng=4)[0])
 
 
+def test_prior_scale_spreads_the_same_draws():
+  model = tiny_model()
+  # The z of a prior sample is the decoder's input: read it back from the params'
+  # dependence on z, via the explicit-z path.
+  _, _, p1 = sample.sample_batch(model, num=3, seq_len=6, seed=4, greedy=True,
+                                 return_params=True)
+  z = tf.random.stateless_normal(
+      [3, model.hps.z_size],
+      tf.random.experimental.stateless_fold_in(sample._key(4, model), -1))
+  for prior_scale in (1.0, 3.0):
+    _, _, given = sample.sample_batch(model, z=z * prior_scale, seq_len=6, seed=4,
+                                      greedy=True, return_params=True)
+    _, _, drawn = sample.sample_batch(model, num=3, seq_len=6, seed=4, greedy=True,
+                                      return_params=True, prior_scale=prior_scale)
+    for key in given:
+      np.testing.assert_allclose(drawn[key], given[key], rtol=1e-6, atol=1e-7)
+  np.testing.assert_allclose(p1['mu1'], sample.sample_batch(
+      model, z=z, seq_len=6, seed=4, greedy=True, return_params=True)[2]['mu1'])
+
+
+def test_posterior_z_draws_with_the_models_noise():
+  model = tiny_model()
+  model.hps.scale = 3.0
+  sketches = _sketches(4)
+  batch, lengths = sample.pad_strokes(sketches)
+  out = model(batch, lengths)
+  mu, sigma = out['mean'].numpy(), out['sigma'].numpy()
+  eps = np.random.RandomState(7).standard_normal(mu.shape) * 3.0
+  np.testing.assert_allclose(sample.posterior_z(model, sketches, seed=7),
+                             mu + sigma * eps, rtol=1e-5, atol=1e-6)
+
+
 def test_temperature_must_be_positive():
   model = tiny_model()
   with pytest.raises(errors.SketchRNNError, match='temperature'):
@@ -419,15 +451,27 @@ def svg_cells(path):
 
 
 @pytest.mark.parametrize('mode, num, cells', [
-    ('prior', 5, 5), ('reconstruct', 3, 6), ('interpolate', 4, 6)])
+    ('prior', 5, 5), ('posterior', 3, 3), ('reconstruct', 3, 6),
+    ('interpolate', 4, 6)])
 def test_cli_draws_a_grid_in_each_mode(run_folder, tmp_path, capsys, mode, num,
                                        cells):
   out = str(tmp_path / ('%s.svg' % mode))
   code, text = run_cli(capsys, '--log_root=' + run_folder, '--data_dir=' + BUNDLED,
                        '--mode=' + mode, '--num=%d' % num, '--seed=1', '--out=' + out)
   assert code == 0, text
-  assert 'wrote %d sketches (%s, temperature 0.5) to %s' % (cells, mode, out) in text
+  how = 'temperature 0.5' + (', z ~ N(0, 1^2 I)' if mode == 'prior' else '')
+  assert 'wrote %d sketches (%s, %s) to %s' % (cells, mode, how, out) in text
   assert len(svg_cells(out)) == cells
+
+
+def test_cli_prior_scale(run_folder, tmp_path, capsys):
+  out = str(tmp_path / 'prior.svg')
+  args = ['--log_root=' + run_folder, '--num=2', '--out=' + out]
+  code, text = run_cli(capsys, *args, '--prior_scale=model')
+  scale = checkpoints.run_hparams(run_folder, '', True).scale
+  assert code == 0 and 'z ~ N(0, %g^2 I)' % scale in text, text
+  code, text = run_cli(capsys, *args, '--prior_scale=wide')
+  assert code == 2 and '--prior_scale must be a number >= 0 or "model"' in text
 
 
 @pytest.mark.slow
@@ -492,8 +536,8 @@ def test_cli_errors_are_one_line(run_folder, tmp_path, capsys):
     assert len(lines) == 1 and message in lines[0], (args, text)
     assert lines[0].startswith('sketch_rnn_sample: error: ')
     assert 'Traceback' not in text
-  code, text = run_cli(capsys, '--log_root=' + run_folder, '--mode=posterior')
-  assert code == 2 and 'posterior' in text
+  code, text = run_cli(capsys, '--log_root=' + run_folder, '--mode=prior_sample')
+  assert code == 2 and 'prior_sample' in text
 
 
 def test_cli_samples_a_magenta_run(tmp_path, capsys):

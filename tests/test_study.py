@@ -105,18 +105,28 @@ def test_eval_metrics_writes_a_runs_metrics_json_and_grid(tiny_sweep, tmp_path):
   record = json.load(open(result))
   swept = json.load(open(os.path.join(folder, study.METRICS_FILE)))
   assert set(record) == set(swept) == {'checkpoint', 'global_step', 'scale',
-                                       'options', 'seconds', 'metrics'}
+                                       'options', 'seconds', 'classifier',
+                                       'metrics'}
   assert record['checkpoint'] == swept['checkpoint'] == 'vector-30'
   assert record['global_step'] == 30 and record['scale'] == 2.0
   assert record['options'] == swept['options'] == dict(
-      diversity_samples=6, eval_sketches=12, eval_seed=0)
+      diversity_samples=6, eval_sketches=12, eval_seed=0, iwae_samples=64,
+      metrics_version=study.METRICS_VERSION)
+  # The sweep's classifier (its cache) and this one, trained in memory, agree.
+  assert swept['classifier']['test_accuracy'] == record['classifier']['test_accuracy']
+  assert record['classifier']['classes'] == ['house', 'sun', 'face', 'cat', 'star',
+                                             'tree', 'fish', 'cup', 'car', 'flower',
+                                             'umbrella', 'ladder']
+  assert record['classifier']['test_accuracy'] > 0.5  # chance: 1/12
   for m in metrics.METRICS:
     assert record['metrics'][m.key] == pytest.approx(
         swept['metrics'][m.key], rel=1e-5), m.key
     assert '%s: ' % m.title in out
   text = open(grid).read()
-  assert text.count('<g id="cell-') == 24
-  assert 'slerp t=0.00' in text and 'greedy from mu' in text
+  assert text.count('<g id="cell-') == 40
+  for title in ('prior N(0, I)', 'prior N(0, s^2 I)', 'aggregate posterior',
+                'slerp t=0.00', 'greedy from mu'):
+    assert title in text, title
   # --grid belongs to --metrics: alone it is a usage error, before any work.
   code, out = eval_cli('--log_root=' + folder, '--grid=' + grid)
   assert code == 2 and 'sketch_rnn_eval: error: --grid needs --metrics' in out, out
@@ -175,15 +185,17 @@ def test_each_job_gets_its_own_gpu_and_the_trainers_command(monkeypatch):
 
 
 def test_the_evaluation_child_is_sketch_rnn_eval_metrics():
-  options = study.eval_options(6, 12, 3)
-  assert options == dict(diversity_samples=6, eval_sketches=12, eval_seed=3)
-  sweep = study.Sweep([], BUNDLED, TINY, 30, options)
+  options = study.eval_options(6, 12, 3, 5)
+  assert options == dict(diversity_samples=6, eval_sketches=12, eval_seed=3,
+                         iwae_samples=5, metrics_version=study.METRICS_VERSION)
+  sweep = study.Sweep([], BUNDLED, TINY, 30, options, classifier_path='/x/c.npz')
   run = study.Run(2.0, 7, '/x/scale-2/seed-7')
   assert sweep.evaluate_command(run)[1:] == [
       '-m', 'sketch_rnn.sketch_rnn_eval', '--metrics', '--log_root=/x/scale-2/seed-7',
       '--data_dir=' + BUNDLED, '--seed=3', '--diversity_samples=6',
-      '--eval_sketches=12', '--results_json=/x/scale-2/seed-7/metrics.json',
-      '--grid=/x/scale-2/seed-7/grid.svg']
-  for bad in ((1, 12, 0), (6, -1, 0)):
+      '--eval_sketches=12', '--iwae_samples=5',
+      '--results_json=/x/scale-2/seed-7/metrics.json',
+      '--grid=/x/scale-2/seed-7/grid.svg', '--classifier=/x/c.npz']
+  for bad in ((1, 12, 0), (6, -1, 0), (6, 12, 0, 0)):
     with pytest.raises(errors.UsageError):
       study.eval_options(*bad)

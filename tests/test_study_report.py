@@ -100,7 +100,7 @@ def test_summary_names_the_best_scale_in_each_direction():
   assert ('**Reconstruction cost, z = mu** (lower is better): best is scale 1, '
           '1.0000 ± 0.5000 (scale 0.5: 3.0000 ± 0.5000; scale 2: 2.0000 ± 0.5000).'
           in lines)
-  assert '**Active latent units** (higher is better): best is scale 0.5, 3 ±' in lines
+  assert '**Active units, raw** (higher is better): best is scale 0.5, 3 ±' in lines
   assert 'within one standard deviation' not in lines
   summary[2.0]['recon_mu'] = (1.0, 0.5, 3)
   summary[0.5]['kl_sampled'] = (float('inf'), None, 3)
