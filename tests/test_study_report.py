@@ -15,7 +15,7 @@ from sketch_rnn import metrics
 from sketch_rnn import study
 from sketch_rnn import study_report
 
-from conftest import BUNDLED, report_table
+from conftest import BUNDLED, GRID_AXES, report_table
 from conftest import SWEEP_HPARAMS as TINY
 from conftest import SWEEP_SCALES as SCALES
 
@@ -42,7 +42,9 @@ def test_report_has_every_metric_for_every_scale(tiny_sweep):
     assert r['global_step'] == 30
     for key in metrics.METRIC_KEYS:
       assert isinstance(r[key], (int, float)), key
-  assert set(results['summary']) == {'0.5', '2'}
+  assert [s['label'] for s in results['summary']] == ['scale 0.5', 'scale 2']
+  assert [s['setting'] for s in results['summary']] == [{'scale': s} for s in SCALES]
+  assert results['study']['axes'] == [dict(name='scale', values=list(SCALES))]
   with open(os.path.join(out, 'results.csv')) as f:
     rows = list(csv.DictReader(f))
   assert [float(r['scale']) for r in rows] == list(SCALES)
@@ -78,9 +80,10 @@ def test_report_without_matplotlib(tiny_sweep, tmp_path, monkeypatch):
       os.path.join(out, '*.svg')):
     os.remove(path)
   monkeypatch.setitem(sys.modules, 'matplotlib', None)  # import fails
-  runs = [study.Run(s, 1, os.path.join(out, 'scale-%g' % s, 'seed-1'),
+  runs = [study.Run((('scale', s),), 1, os.path.join(out, 'scale-%g' % s, 'seed-1'),
                     status='done') for s in SCALES]
-  info = dict(data_dir=BUNDLED, hparams=TINY, num_steps=30, scales=list(SCALES),
+  info = dict(data_dir=BUNDLED, hparams=TINY, num_steps=30,
+              axes=[('scale', SCALES)], scale=1.0,
               seeds=[1], eval_options=dict(diversity_samples=6, eval_sketches=12,
                                            eval_seed=0), command='test')
   path = study_report.write_report(out, runs, info)
@@ -91,19 +94,75 @@ def test_report_without_matplotlib(tiny_sweep, tmp_path, monkeypatch):
   assert len(report_table(text)) == len(metrics.METRICS)
 
 
-def test_summary_names_the_best_scale_in_each_direction():
+def test_summary_names_the_best_setting_in_each_direction():
   summary = {}
-  for scale, value in ((0.5, 3.0), (1.0, 1.0), (2.0, 2.0)):
-    summary[scale] = {k: (value, 0.5, 3) for k in metrics.METRIC_KEYS}
-  lines = '\n'.join(study_report.summary_lines(summary, [0.5, 1.0, 2.0], 3))
+  settings = [(('scale', s),) for s in (0.5, 1.0, 2.0)]
+  for setting, value in zip(settings, (3.0, 1.0, 2.0)):
+    summary[setting] = {k: (value, 0.5, 3) for k in metrics.METRIC_KEYS}
+  lines = '\n'.join(study_report.summary_lines(summary, settings, 3))
   # lower is better: scale 1 (1.0); higher is better: scale 0.5 (3.0).
-  assert ('**Reconstruction cost, z = mu** (lower is better): best is scale 1, '
+  assert ('**Reconstruction cost, z = mu** (lower is better): best is scale 1 at '
           '1.0000 ± 0.5000 (scale 0.5: 3.0000 ± 0.5000; scale 2: 2.0000 ± 0.5000).'
           in lines)
-  assert '**Active latent units** (higher is better): best is scale 0.5, 3 ±' in lines
+  assert ('**Active latent units** (higher is better): best is scale 0.5 at 3 ±'
+          in lines)
   assert 'within one standard deviation' not in lines
-  summary[2.0]['recon_mu'] = (1.0, 0.5, 3)
-  summary[0.5]['kl_sampled'] = (float('inf'), None, 3)
-  lines = '\n'.join(study_report.summary_lines(summary, [0.5, 1.0, 2.0], 3))
-  assert 'best is a tie, scales 1 and 2 at 1.0000 ± 0.5000' in lines
+  summary[settings[2]]['recon_mu'] = (1.0, 0.5, 3)
+  summary[settings[0]]['kl_sampled'] = (float('inf'), None, 3)
+  lines = '\n'.join(study_report.summary_lines(summary, settings, 3))
+  assert 'best is a tie, scale 1 and scale 2 at 1.0000 ± 0.5000' in lines
   assert 'scale 0.5: inf' in lines
+
+
+def test_summary_and_plot_of_a_two_axis_grid(tmp_path):
+  settings = [(('use_input_dropout', d), ('kl_weight', w)) for d in (True, False)
+              for w in (0.25, 1.0)]
+  summary = {s: {k: (float(i), None, 1) for k in metrics.METRIC_KEYS}
+             for i, s in enumerate(settings)}
+  lines = '\n'.join(study_report.summary_lines(summary, settings, 1))
+  assert ('best is use_input_dropout True, kl_weight 0.25 at 0.0000 '
+          '(use_input_dropout True, kl_weight 1: 1.0000; use_input_dropout False, '
+          'kl_weight 0.25: 2.0000; ' in lines)
+  assert 'One seed per setting' in lines
+  assert study_report.grid_name(settings[1]) == (
+      'grid-use_input_dropout-True_kl_weight-1.svg')
+  pytest.importorskip('matplotlib')
+  # A first axis that is not a number: one point per value, a line per kl_weight.
+  study_report.plot_metrics(summary, settings, str(tmp_path))
+  svg = open(os.path.join(str(tmp_path), 'metrics.svg')).read()
+  assert 'use_input_dropout' in svg and 'kl_weight 0.25' in svg
+
+
+@pytest.mark.slow
+def test_report_of_a_two_axis_grid(tiny_grid):
+  out, _ = tiny_grid
+  text = open(os.path.join(out, 'report.md')).read()
+  labels = ['scale %g, kl_weight %g' % (s, w) for s in GRID_AXES[0][1]
+            for w in GRID_AXES[1][1]]
+  assert text.startswith('# The latent-noise study: sketch-rnn at scale 0.5, 2 x '
+                         'kl_weight 0.5, 1\n')
+  assert '- axes: `scale` 0.5, 2; `kl_weight` 0.5, 1; 4 settings' in text
+  assert '| metric | better | %s |' % ' | '.join(labels) in text
+  table = report_table(text)
+  assert len(table) == len(metrics.METRICS)
+  assert all(len(cells) == 4 for cells in table.values())
+  for label in labels:
+    assert '| %s |' % label in text  # its row of the learning curves
+    assert '### %s (seed 1)' % label in text
+  assert '## Metrics against scale' in text
+  results = json.load(open(os.path.join(out, 'results.json')))
+  assert results['study']['axes'] == [dict(name=n, values=list(v))
+                                      for n, v in GRID_AXES]
+  assert [s['label'] for s in results['summary']] == labels
+  assert [r['setting'] for r in results['runs']] == [
+      dict(scale=s, kl_weight=w) for s in GRID_AXES[0][1] for w in GRID_AXES[1][1]]
+  with open(os.path.join(out, 'results.csv')) as f:
+    rows = list(csv.DictReader(f))
+  assert [(float(r['scale']), float(r['kl_weight'])) for r in rows] == [
+      (s, w) for s in GRID_AXES[0][1] for w in GRID_AXES[1][1]]
+  with open(os.path.join(out, 'curves.csv')) as f:
+    assert next(csv.reader(f))[:3] == ['scale', 'kl_weight', 'seed']
+  for name in ('grid-scale-0.5_kl_weight-0.5.svg', 'grid-scale-2_kl_weight-1.svg'):
+    assert os.path.getsize(os.path.join(out, name)) > 0, name
+  pytest.importorskip('matplotlib')
+  assert os.path.getsize(os.path.join(out, 'metrics.svg')) > 1000
