@@ -110,11 +110,12 @@ FLAG_TABLE = {
                     'Points drawn per sketch at most; default the model\'s '
                     'max_seq_len.'),
     'ncols': Flag('integer', None, 'Cells per row of the grid (default: square-ish).'),
-    'sweep': Flag('multi_string', None,
+    'sweep': Flag('multi_string', ['scale:0.5,1,2,4'],
                   'An axis of the study, NAME:v1,v2,... (e.g. kl_weight:0.25,1): a '
                   'hyperparameter and its values, each parsed as --hparams parses '
                   'name=value; several axes give their grid, one folder level each, '
-                  'in the order given. Default: scale:0.5,1,2,4.'),
+                  'in the order given. The default applies without --sweep and '
+                  '--scales.'),
     'scales': Flag('string', None,
                    'Comma-separated values of scale: the same as '
                    '--sweep=scale:<scales>, the first axis.'),

@@ -73,7 +73,9 @@ def main(unused_argv):
     raise errors.UsageError('--out is required: the folder of the study')
   # This process only reads files: the GPUs are the runs'.
   tf.config.set_visible_devices([], 'GPU')
-  axes = study_plan.parse_sweep(FLAGS.sweep, FLAGS.scales)
+  # Given, --sweep replaces its default; --scales alone must not meet that default.
+  axes = study_plan.parse_sweep(FLAGS.sweep if FLAGS['sweep'].present else None,
+                                FLAGS.scales)
   seeds = study_plan.parse_seeds(FLAGS.seeds)
   text, hps = study_plan.shared_hparams(FLAGS.hparams, axes)
   if FLAGS.jobs < 0:

@@ -150,8 +150,10 @@ def summary_lines(summary, settings, num_seeds):
     if len(winners) == 1:
       which = '%s at %s' % (label(winners[0]), _cell(stat, m.key))
     else:
-      which = 'a tie, %s at %s' % (' and '.join(map(label, winners)),
-                                   _cell(stat, m.key))
+      # A label of several axes holds commas: the winners then go one by one.
+      which = 'a tie, %s at %s' % (
+          (' and ' if len(winners[0]) == 1 else '; ').join(map(label, winners)),
+          _cell(stat, m.key))
     others = ['%s: %s' % (label(s), _cell(summary[s][m.key], m.key))
               for s in settings if s not in winners]
     line = '- **%s** (%s is better): best is %s%s.' % (
@@ -247,7 +249,7 @@ def plot_metrics(summary, settings, out):
     ax.set_title('%s\n(%s is better)' % (m.title, m.better), fontsize=8)
     ax.set_xlabel(name, fontsize=8)
     ax.tick_params(labelsize=7)
-    if len(lines) > 1:
+    if len(lines) > 1 and ax is axes.flat[0]:  # one legend says it for all
       ax.legend(fontsize=6)
   for ax in list(axes.flat)[len(metrics.METRICS):]:
     ax.axis('off')

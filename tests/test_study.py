@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from sketch_rnn import cli
 from sketch_rnn import errors
 from sketch_rnn import metrics
 from sketch_rnn import study
@@ -139,6 +140,7 @@ def test_parse_seeds():
 
 def test_parse_sweep_values_take_the_hyperparameters_types():
   assert DEFAULT_AXES == [('scale', (0.5, 1.0, 2.0, 4.0))]
+  assert cli.FLAG_TABLE['sweep'].default == [study_plan.DEFAULT_SWEEP]  # --help's
   axes = study_plan.parse_sweep(['scale:0.5, 2', 'kl_weight:0.25,1',
                                  'z_size:16,32', 'use_input_dropout:True,0',
                                  'enc_model:lstm,layer_norm'])

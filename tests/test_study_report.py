@@ -124,6 +124,11 @@ def test_summary_and_plot_of_a_two_axis_grid(tmp_path):
           '(use_input_dropout True, kl_weight 1: 1.0000; use_input_dropout False, '
           'kl_weight 0.25: 2.0000; ' in lines)
   assert 'One seed per setting' in lines
+  summary[settings[1]]['recon_mu'] = (0.0, None, 1)
+  lines = '\n'.join(study_report.summary_lines(summary, settings, 1))
+  assert ('best is a tie, use_input_dropout True, kl_weight 0.25; use_input_dropout '
+          'True, kl_weight 1 at 0.0000 (use_input_dropout False, kl_weight 0.25: '
+          '2.0000; use_input_dropout False, kl_weight 1: 3.0000).' in lines)
   assert study_report.grid_name(settings[1]) == (
       'grid-use_input_dropout-True_kl_weight-1.svg')
   pytest.importorskip('matplotlib')
