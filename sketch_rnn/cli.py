@@ -61,8 +61,8 @@ FLAG_TABLE = {
     'hparams': Flag('string', '', {
         None: 'Hyperparameters: ' + HPARAMS_GRAMMAR + '.',
         'scale_sweep': 'Hyperparameters shared by every run (' + HPARAMS_GRAMMAR +
-                       '); must set num_steps and must not set scale (each run '
-                       'adds scale=<s>).'}),
+                       '); must set num_steps and none of the --sweep axes (each '
+                       'run adds name=<value> for every axis).'}),
     'resume_training': Flag('boolean', False,
                             'Continue from the latest checkpoint in --log_root.'),
     # this project's
@@ -112,17 +112,26 @@ FLAG_TABLE = {
     'out': Flag('string', None, {
         'sketch_rnn_sample': 'The grid to write: .svg, or .png for pixels; default '
                              '<log_root>/sample_<mode>.svg.',
-        'scale_sweep': 'The study folder: runs in <out>/scale-<s>/seed-<k>, '
-                       'report.md and results beside them.'}),
+        'scale_sweep': 'The study folder: runs in <out>/<name>-<value>/.../'
+                       'seed-<k>, one level per --sweep axis (<out>/scale-<s>/'
+                       'seed-<k> by default), report.md and results beside them.'}),
     'index_a': Flag('integer', 0, 'interpolate: the first test sketch (file order).'),
     'index_b': Flag('integer', 1, 'interpolate: the second test sketch (file order).'),
     'seq_len': Flag('integer', None,
                     'Points drawn per sketch at most; default the model\'s '
                     'max_seq_len.'),
     'ncols': Flag('integer', None, 'Cells per row of the grid (default: square-ish).'),
-    'scales': Flag('string', '0.5,1,2,4', 'Comma-separated values of scale.'),
+    'sweep': Flag('multi_string', ['scale:0.5,1,2,4'],
+                  'An axis of the study, NAME:v1,v2,... (e.g. kl_weight:0.25,1): a '
+                  'hyperparameter and its values, each parsed as --hparams parses '
+                  'name=value; several axes give their grid, one folder level each, '
+                  'in the order given. The default applies without --sweep and '
+                  '--scales.'),
+    'scales': Flag('string', None,
+                   'Comma-separated values of scale: the same as '
+                   '--sweep=scale:<scales>, the first axis.'),
     'seeds': Flag('string', '1',
-                  'Comma-separated seeds; each scale is trained once per seed '
+                  'Comma-separated seeds; each setting is trained once per seed '
                   '(several give error bars).'),
     'jobs': Flag('integer', 0,
                  'Runs trained at the same time, each in its own process; 0: one '
@@ -189,7 +198,9 @@ def help_text(tool, names, doc):
     flag = FLAG_TABLE[name]
     choices = ' (one of %s)' % ', '.join(flag.choices) if flag.choices else ''
     default = '' if flag.default is None else repr(flag.default)
-    lines.append('  --%s%s (default: %s)' % (name, choices, default or 'none'))
+    repeat = ' (repeatable)' if flag.kind.startswith('multi_') else ''
+    lines.append('  --%s%s%s (default: %s)' % (name, choices, repeat,
+                                              default or 'none'))
     lines.append(wrap(flag_help(name, tool), '      '))
   lines += ['', 'absl\'s and TensorFlow\'s own flags: --helpfull']
   return '\n'.join(lines)

@@ -11,18 +11,27 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-r"""The latent-noise study: trains sketch-rnn at several `scale`s and writes the report.
+r"""The latent-noise study: trains sketch-rnn over a grid of hyperparameters (by
+default `scale` 0.5, 1, 2, 4) and writes the report.
 
-  scale_sweep --data_dir=datasets --out=runs/scale_study --scales=0.5,1,2,4 \
-      --seeds=1,2,3 --hparams="data_set=[shapes.npz],num_steps=2000"
+  scale_sweep --data_dir=datasets --out=runs/scale_study --seeds=1,2,3 \
+      --sweep=scale:0.5,1,2,4 --hparams="data_set=[shapes.npz],num_steps=2000"
+  scale_sweep --data_dir=datasets --out=runs/beta_study \
+      --sweep=scale:1,2 --sweep=kl_weight:0.25,1 \
+      --hparams="data_set=[shapes.npz],num_steps=2000"
 
-Every (scale, seed) is an ordinary training run, `sketch_rnn_train` in a child
-process, in <out>/scale-<s>/seed-<k> (its output in train.log there), so each can
-be resumed and inspected like any other run. Then a second child,
-`sketch_rnn_eval --metrics`, scores the run's last checkpoint on the test set
-(sketch_rnn.metrics) into metrics.json and draws grid.svg (its output in
-eval.log). Last, the parent writes <out>/report.md, results.csv, results.json,
-curves.csv and, with matplotlib, the plots.
+Each --sweep=NAME:v1,v2,... is an axis: a hyperparameter and its values, parsed as
+--hparams parses name=value (--scales=0.5,1 is --sweep=scale:0.5,1). Every setting
+of the axes' grid and seed is an ordinary training run, `sketch_rnn_train` in a
+child process with the shared --hparams plus the setting, in
+<out>/<name>-<value>/.../seed-<k>, one level per axis in the order given (e.g.
+<out>/scale-2/kl_weight-0.25/seed-1; by default <out>/scale-<s>/seed-<k>), its
+output in train.log there, so each can be resumed and inspected like any other
+run. Then a second child, `sketch_rnn_eval --metrics`, scores the run's last
+checkpoint on the test set (sketch_rnn.metrics) into metrics.json and draws
+grid.svg (its output in eval.log). Last, the parent writes <out>/report.md,
+results.csv, results.json, curves.csv and, with matplotlib, the plots, a column
+per setting.
 
 Started again, the sweep skips runs whose checkpoint has reached num_steps and
 whose metrics are current, resumes the others (--resume_training), and rewrites
@@ -49,13 +58,15 @@ import tensorflow as tf
 from sketch_rnn import cli
 from sketch_rnn import errors
 from sketch_rnn import study
+from sketch_rnn import study_plan
 from sketch_rnn import study_report
 from sketch_rnn import utils
 
 FLAGS = flags.FLAGS
 
-FLAG_NAMES = ('out', 'data_dir', 'hparams', 'scales', 'seeds', 'jobs', 'gpus',
-              'diversity_samples', 'eval_sketches', 'eval_seed', 'iwae_samples')
+FLAG_NAMES = ('out', 'data_dir', 'hparams', 'sweep', 'scales', 'seeds', 'jobs',
+              'gpus', 'diversity_samples', 'eval_sketches', 'eval_seed',
+              'iwae_samples')
 cli.define_flags(FLAG_NAMES)
 
 
@@ -64,14 +75,16 @@ def main(unused_argv):
     raise errors.UsageError('--out is required: the folder of the study')
   # This process only reads files: the GPUs are the runs'.
   tf.config.set_visible_devices([], 'GPU')
-  scales = study.parse_scales(FLAGS.scales)
-  seeds = study.parse_seeds(FLAGS.seeds)
-  text, hps = study.shared_hparams(FLAGS.hparams)
+  # Given, --sweep replaces its default; --scales alone must not meet that default.
+  axes = study_plan.parse_sweep(FLAGS.sweep if FLAGS['sweep'].present else None,
+                                FLAGS.scales)
+  seeds = study_plan.parse_seeds(FLAGS.seeds)
+  text, hps = study_plan.shared_hparams(FLAGS.hparams, axes)
   if FLAGS.jobs < 0:
     raise errors.UsageError('--jobs must be 0 (auto) or more, got %d' % FLAGS.jobs)
   eval_options = study.eval_options(FLAGS.diversity_samples, FLAGS.eval_sketches,
                                     FLAGS.eval_seed, FLAGS.iwae_samples)
-  gpus = study.detect_gpus(FLAGS.gpus)
+  gpus = study_plan.detect_gpus(FLAGS.gpus)
   jobs = FLAGS.jobs or max(len(gpus), 1)
   out = os.path.abspath(FLAGS.out)
   data_dir = FLAGS.data_dir
@@ -82,7 +95,7 @@ def main(unused_argv):
   # Once here: a bad data set is one error, not one per run, and a URL's files are
   # downloaded before the runs would all fetch them at once.
   data = utils.load_dataset(data_dir, hps)
-  runs = study.make_runs(out, scales, seeds, hps)
+  runs = study.make_runs(out, axes, seeds, hps)
   os.makedirs(out, exist_ok=True)
   # Here, once: the runs' evaluations (children, perhaps several at once) load it.
   classifier_path = os.path.join(out, study.CLASSIFIER_FILE)
@@ -95,8 +108,8 @@ def main(unused_argv):
     logging.info('sketch classifier (%d classes) %s: test accuracy %.3f.',
                  len(judge.class_names), 'trained in %.0f s' % (time.time() - start)
                  if trained else 'loaded from ' + classifier_path, accuracy)
-  logging.info('%d runs (scales %s x seeds %s), %d at a time%s, in %s.', len(runs),
-               ', '.join('%g' % s for s in scales), ', '.join(map(str, seeds)), jobs,
+  logging.info('%d runs (%s x seeds %s), %d at a time%s, in %s.', len(runs),
+               study_plan.axes_text(axes), ', '.join(map(str, seeds)), jobs,
                ' on GPUs %s' % ', '.join(gpus) if gpus else '', out)
   sweep = study.Sweep(runs, data_dir, text, hps.num_steps, eval_options, jobs, gpus,
                       classifier_path)
@@ -106,7 +119,7 @@ def main(unused_argv):
                  signal.Signals(stopped).name)
     return 130 if stopped == signal.SIGINT else 0
   info = dict(data_dir=data_dir, hparams=text, num_steps=hps.num_steps,
-              scales=scales, seeds=seeds, eval_options=eval_options,
+              axes=axes, scale=hps.scale, seeds=seeds, eval_options=eval_options,
               command=' '.join(shlex.quote(a) for a in ['scale_sweep'] + sys.argv[1:]))
   report = study_report.write_report(out, runs, info)
   if report:

@@ -11,22 +11,22 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The scale study's runner: one training run per (scale, seed), then its evaluation.
+"""The study's runner: one training run per (setting, seed), then its evaluation.
 
-Each run is a child process of `sketch_rnn_train` in <out>/scale-<s>/seed-<k>, then
+A setting is one point of the grid of the --sweep axes (scale by default); each run
+is a child process of `sketch_rnn_train` in <out>/<name>-<value>/.../seed-<k>, then
 one of `sketch_rnn_eval --metrics`, which scores its last checkpoint into
 metrics.json and draws grid.svg (`evaluate_run`, `draw_run_grid`). `Sweep` starts
 them --jobs at a time, one GPU each; a run whose checkpoint has reached num_steps
 and whose metrics are current is skipped, any other resumed from its checkpoint.
+The plan (axes, settings, folder names, shared --hparams) is sketch_rnn/study_plan.py.
 """
 
 import collections
 import dataclasses
 import datetime
 import json
-import math
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -41,9 +41,9 @@ from sketch_rnn import checkpoints
 from sketch_rnn import classifier
 from sketch_rnn import draw
 from sketch_rnn import errors
-from sketch_rnn import hparams
 from sketch_rnn import metrics
 from sketch_rnn import sample
+from sketch_rnn import study_plan
 from sketch_rnn import utils
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,127 +55,6 @@ GRID_FILE = 'grid.svg'
 RUN_RECORD = 'sweep.json'  # the sweep's own notes on a run: training wall time
 LOG_TAIL_LINES = 15
 GRID_COLUMNS = 8
-
-
-# ---------------------------------------------------------------------------
-# The study's plan: scales, seeds, the shared hyperparameters, the GPUs
-# ---------------------------------------------------------------------------
-
-
-def scale_name(scale):
-  return 'scale-%g' % scale
-
-
-def _parse_list(text, flag, what, parse, same=lambda value: value):
-  """The values of a comma-separated flag, parse(item) each (which refuses a bad
-  item with a UsageError); none, or one given twice (by `same`), is refused too."""
-  items = [t.strip() for t in (text or '').split(',') if t.strip()]
-  if not items:
-    raise errors.UsageError('--%s: give at least one %s' % (flag, what))
-  values = []
-  for item in items:
-    value = parse(item)
-    if same(value) in map(same, values):
-      raise errors.UsageError('--%s: %s is given twice' % (flag, item))
-    values.append(value)
-  return values
-
-
-def _scale(item):
-  try:
-    value = float(item)
-  except ValueError:
-    raise errors.UsageError('--scales: %r is not a number' % item) from None
-  if not math.isfinite(value) or value < 0:
-    raise errors.UsageError('--scales: %r must be a finite number >= 0' % item)
-  return value
-
-
-def _seed(item):
-  if not re.fullmatch(r'\d+', item) or int(item) >= 2**32:
-    raise errors.UsageError('--seeds: %r is not an integer in [0, 2^32)' % item)
-  return int(item)
-
-
-def parse_scales(text):
-  """'0.5,1,2,4' -> [0.5, 1.0, 2.0, 4.0]; a UsageError names a bad item."""
-  # By folder name: 1 and 1.0 would be the same run.
-  return _parse_list(text, 'scales', 'value, e.g. 0.5,1,2,4', _scale, scale_name)
-
-
-def parse_seeds(text):
-  """'1,2,3' -> [1, 2, 3]."""
-  return _parse_list(text, 'seeds', 'seed, e.g. 1 or 1,2,3', _seed)
-
-
-def hparam_names(text):
-  """The names an --hparams string sets (the values are left to HParams.parse)."""
-  # A list's items hold no '=', so only real names match.
-  return re.findall(r'(?:^|,)\s*([a-zA-Z][\w.]*)\s*=', text)
-
-
-def shared_hparams(text):
-  """Checks the shared --hparams: (cleaned text, HParams with them, scale unset)."""
-  text = (text or '').strip().rstrip(',').strip()
-  hps = hparams.get_default_hparams().parse(text)
-  names = hparam_names(text)
-  if 'scale' in names:
-    raise errors.UsageError('--hparams: leave scale out; --scales sets it per run')
-  if 'num_steps' not in names:
-    raise errors.UsageError(
-        '--hparams must set num_steps (the default, %d, never finishes), e.g. '
-        '--hparams="data_set=[shapes.npz],num_steps=2000"' % hps.num_steps)
-  if not hps.conditional:
-    raise errors.UsageError('--hparams: conditional=False has no latent z, so scale '
-                           'changes nothing; the study needs conditional=True')
-  hparams.validate_hparams(hps)
-  return text, hps
-
-
-def with_scale(text, scale):
-  """The shared --hparams text with this run's scale added."""
-  return '%s,scale=%r' % (text, float(scale)) if text else 'scale=%r' % float(scale)
-
-
-def eval_options(diversity_samples, eval_sketches, eval_seed,
-                 iwae_samples=metrics.IWAE_SAMPLES):
-  """The evaluation's options, as metrics.json records them (a UsageError if bad).
-
-  `metrics_version` too: a metrics.json of an older set of metrics is not current.
-  """
-  if diversity_samples < 2:
-    raise errors.UsageError('--diversity_samples must be at least 2')
-  if eval_sketches < 0:
-    raise errors.UsageError('--eval_sketches must be 0 (all) or more')
-  if iwae_samples < 1:
-    raise errors.UsageError('--iwae_samples must be at least 1')
-  return dict(diversity_samples=diversity_samples, eval_sketches=eval_sketches,
-              eval_seed=eval_seed, iwae_samples=iwae_samples,
-              metrics_version=METRICS_VERSION)
-
-
-def detect_gpus(spec):
-  """The GPU ids to hand out, one per job (empty: leave the devices alone)."""
-  spec = (spec or '').strip().lower()
-  if spec in ('', 'none'):
-    return []
-  if spec != 'auto':
-    ids = [g.strip() for g in spec.split(',') if g.strip()]
-    if not all(re.fullmatch(r'[\w:-]+', g) for g in ids):
-      raise errors.UsageError('--gpus: expected auto, none or ids like 0,1,2; got %r'
-                             % spec)
-    return ids
-  visible = os.environ.get('CUDA_VISIBLE_DEVICES')
-  if visible is not None:
-    return [g.strip() for g in visible.split(',') if g.strip() not in ('', '-1')]
-  try:
-    proc = subprocess.run(['nvidia-smi', '--query-gpu=index', '--format=csv,noheader'],
-                          capture_output=True, text=True, timeout=60, check=False)
-  except (OSError, subprocess.SubprocessError):
-    return []
-  if proc.returncode != 0:
-    return []
-  return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
 
 
 # ---------------------------------------------------------------------------
@@ -216,18 +95,32 @@ def log_tail(path, lines=LOG_TAIL_LINES):
 
 @dataclasses.dataclass
 class Run:
-  """One (scale, seed) of the study and what became of it."""
-  scale: float
+  """One (setting, seed) of the study and what became of it.
+
+  setting: ((name, value), ...), the axes in the order given; shared_scale: the
+  scale of --hparams, the run's when scale is not an axis.
+  """
+  setting: tuple
   seed: int
   folder: str
+  shared_scale: float = 1.0
   status: str = 'pending'  # then done, failed or stopped
   trained: bool = False  # by this sweep (else it had finished before)
   error: str = None
   log: str = None
 
   @property
+  def scale(self):
+    return dict(self.setting).get('scale', self.shared_scale)
+
+  @property
   def name(self):
-    return '%s/seed-%d' % (scale_name(self.scale), self.seed)
+    """The folder relative to the study's: scale-2/kl_weight-0.25/seed-1."""
+    return study_plan.run_name(self.setting, self.seed)
+
+  @property
+  def label(self):
+    return study_plan.setting_label(self.setting)
 
   def fail(self, error, log=None):
     self.status, self.error, self.log = 'failed', error, log
@@ -238,8 +131,7 @@ def check_run_config(run, hps):
   config = read_json(os.path.join(run.folder, checkpoints.MODEL_CONFIG))
   if not isinstance(config, dict):
     return
-  wanted = hps.copy()
-  wanted.scale = run.scale
+  wanted = study_plan.setting_hparams(hps, run.setting)
   # num_steps may grow (the runs then resume); max_seq_len comes from the data.
   for name, value in wanted.values().items():
     if name in ('num_steps', 'max_seq_len') or name not in config:
@@ -247,15 +139,18 @@ def check_run_config(run, hps):
     if config[name] != value:
       raise errors.SketchRNNError(
           '%s was trained with %s=%r, this sweep asks for %r; use another --out, '
-          'or the --hparams it was started with' % (run.folder, name, config[name],
-                                                    value))
+          'or the --hparams and --sweep it was started with' % (
+              run.folder, name, config[name], value))
 
 
-def make_runs(out, scales, seeds, hps):
-  """The study's Runs, scale by scale, in <out>/scale-<s>/seed-<k>; refuses a
-  folder trained with other hyperparameters."""
-  runs = [Run(scale, seed, os.path.join(out, scale_name(scale), 'seed-%d' % seed))
-          for scale in scales for seed in seeds]
+def make_runs(out, axes, seeds, hps):
+  """The study's Runs, setting by setting (the grid of the axes), each in
+  <out>/<name>-<value>/.../seed-<k>; refuses a folder trained with other
+  hyperparameters."""
+  runs = [Run(setting, seed,
+              os.path.join(out, *study_plan.run_name(setting, seed).split('/')),
+              shared_scale=hps.scale)
+          for setting in study_plan.settings(axes) for seed in seeds]
   for run in runs:
     check_run_config(run, hps)
   return runs
@@ -318,7 +213,8 @@ class Sweep:
     cmd = [sys.executable, '-m', 'sketch_rnn.sketch_rnn_train',
            '--log_root=' + run.folder, '--data_dir=' + self.data_dir,
            '--seed=%d' % run.seed, '--num_samples=0',
-           '--hparams=' + with_scale(self.hparams_text, run.scale)]
+           '--hparams=' + study_plan.with_setting(self.hparams_text,
+                                                  run.setting)]
     return cmd + ['--resume_training'] if resume else cmd
 
   def evaluate_command(self, run):
@@ -460,6 +356,23 @@ def record_train_time(folder, seconds):
 # ---------------------------------------------------------------------------
 # One run's evaluation (the child process: sketch_rnn_eval --metrics)
 # ---------------------------------------------------------------------------
+
+
+def eval_options(diversity_samples, eval_sketches, eval_seed,
+                 iwae_samples=metrics.IWAE_SAMPLES):
+  """The evaluation's options, as metrics.json records them (a UsageError if bad).
+
+  `metrics_version` too: a metrics.json of an older set of metrics is not current.
+  """
+  if diversity_samples < 2:
+    raise errors.UsageError('--diversity_samples must be at least 2')
+  if eval_sketches < 0:
+    raise errors.UsageError('--eval_sketches must be 0 (all) or more')
+  if iwae_samples < 1:
+    raise errors.UsageError('--iwae_samples must be at least 1')
+  return dict(diversity_samples=diversity_samples, eval_sketches=eval_sketches,
+              eval_seed=eval_seed, iwae_samples=iwae_samples,
+              metrics_version=METRICS_VERSION)
 
 
 def draw_run_grid(model, hps, test_set, path, seed=0, ncols=GRID_COLUMNS):

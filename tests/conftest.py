@@ -1,6 +1,6 @@
 """Shared test fixtures: the ../shared locator, the bundled data, tiny hyperparameters,
 and the tiny scale study that test_scale_sweep, test_study and test_study_report
-read (trained once per session).
+read, and a tiny two-axis study (each trained once per session).
 
 Tests that start processes carry the `slow` marker (`-m "not slow"` leaves them
 out); a test that starts one without it fails, so the marker stays true.
@@ -91,15 +91,17 @@ SWEEP_HPARAMS = tiny_text(num_steps=30, save_every=15)
 SWEEP_SCALES = (0.5, 2.0)
 
 
-def sweep(out, *args, scales='0.5,2', script=False):
-  """Runs the sweep as a user does; returns (exit code, output)."""
+def sweep(out, *args, scales='0.5,2', script=False, hparams=SWEEP_HPARAMS):
+  """Runs the sweep as a user does (scales=None: no --scales); returns (exit code,
+  output)."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   program = ([os.path.join(REPO, 'scripts', 'scale_sweep.py')] if script
              else ['-m', 'sketch_rnn.scale_sweep'])
   proc = subprocess.run(
       [sys.executable, *program, '--out=' + out, '--data_dir=' + BUNDLED,
-       '--scales=' + scales, '--hparams=' + SWEEP_HPARAMS, '--diversity_samples=6',
-       '--eval_sketches=12', *args],
+       *(['--scales=' + scales] if scales is not None else []),
+       '--hparams=' + hparams, '--diversity_samples=6', '--eval_sketches=12',
+       *args],
       cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
   return proc.returncode, proc.stdout + proc.stderr
 
@@ -124,6 +126,24 @@ def tiny_sweep(tmp_path_factory):
   """(study folder, the sweep's output) of two scales, one seed, 30 steps."""
   out = str(tmp_path_factory.mktemp('sweep') / 'study')
   code, log = sweep(out, '--jobs=2')
+  assert code == 0, log
+  return out, log
+
+
+# Two axes, 2 x 2 settings, one seed, as few steps as train and score.
+GRID_AXES = (('scale', (0.5, 2.0)), ('kl_weight', (0.5, 1.0)))
+GRID_HPARAMS = tiny_text(num_steps=4, save_every=4)
+
+
+@pytest.fixture(scope='session')
+def tiny_grid(tmp_path_factory):
+  """(study folder, the sweep's output) of --sweep=scale:0.5,2
+  --sweep=kl_weight:0.5,1, one seed, 4 steps."""
+  out = str(tmp_path_factory.mktemp('grid') / 'study')
+  # The fewest evaluation draws the metrics take (the later flag wins).
+  code, log = sweep(out, '--jobs=2', '--sweep=scale:0.5,2', '--sweep=kl_weight:0.5,1',
+                    '--diversity_samples=2', '--eval_sketches=2', scales=None,
+                    hparams=GRID_HPARAMS)
   assert code == 0, log
   return out, log
 

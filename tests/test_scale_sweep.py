@@ -37,5 +37,6 @@ def test_bad_command_line_is_one_line_and_exit_2(tmp_path):
        '--data_dir=' + BUNDLED, '--scales=0.5,x', '--hparams=num_steps=5'],
       cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
   assert proc.returncode == 2, proc.stderr
-  assert "scale_sweep: error: --scales: 'x' is not a number" in proc.stderr
+  assert ("scale_sweep: error: --scales: hyperparameter 'scale' expects a float, "
+          "got 'x'" in proc.stderr)
   assert 'Traceback' not in proc.stderr and not os.path.exists(out)

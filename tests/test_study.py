@@ -1,6 +1,7 @@
-"""The study's runner: parsing the plan, the children's commands and GPUs, a
-restart that skips finished runs, a failed run, and one run's evaluation
-(sketch_rnn_eval --metrics)."""
+"""The study's runner: parsing the plan (--sweep axes, seeds, the shared --hparams),
+the run folders, the children's commands and GPUs, a restart that skips finished
+runs, a failed run, one run's evaluation (sketch_rnn_eval --metrics), and a sweep
+over two axes."""
 
 import glob
 import hashlib
@@ -13,11 +14,13 @@ import sys
 
 import pytest
 
+from sketch_rnn import cli
 from sketch_rnn import errors
 from sketch_rnn import metrics
 from sketch_rnn import study
+from sketch_rnn import study_plan
 
-from conftest import BUNDLED, BUNDLED_SET, REPO, run_folders, sweep
+from conftest import BUNDLED, BUNDLED_SET, GRID_AXES, REPO, run_folders, sweep
 from conftest import SWEEP_HPARAMS as TINY
 from conftest import SWEEP_SCALES as SCALES
 
@@ -135,27 +138,126 @@ def test_eval_metrics_writes_a_runs_metrics_json_and_grid(tiny_sweep, tmp_path):
 # -- the plan and the children, without training -------------------------------------
 
 
-def test_parse_scales_and_seeds():
-  assert study.parse_scales('0.5, 1,2,4') == [0.5, 1.0, 2.0, 4.0]
-  assert study.parse_seeds('1,2,3') == [1, 2, 3]
-  for bad in ('', 'a', '-1', 'inf', '1,1.0'):
-    with pytest.raises(errors.UsageError):
-      study.parse_scales(bad)
+DEFAULT_AXES = study_plan.parse_sweep(None)
+
+
+def test_parse_seeds():
+  assert study_plan.parse_seeds('1,2,3') == [1, 2, 3]
   for bad in ('', '1.5', '-2', '1,1'):
     with pytest.raises(errors.UsageError):
-      study.parse_seeds(bad)
-  assert study.with_scale('num_steps=5', 2) == 'num_steps=5,scale=2.0'
+      study_plan.parse_seeds(bad)
 
 
-@pytest.mark.parametrize('hparams,message', [
-    ('data_set=[%s]' % BUNDLED_SET, 'must set num_steps'),
-    ('num_steps=5,scale=2', 'leave scale out'),
-    ('num_steps=5,conditional=0', 'conditional=False'),
-    ('num_steps=5,scal=2', "did you mean 'scale'"),
+def test_parse_sweep_values_take_the_hyperparameters_types():
+  assert DEFAULT_AXES == [('scale', (0.5, 1.0, 2.0, 4.0))]
+  assert cli.FLAG_TABLE['sweep'].default == [study_plan.DEFAULT_SWEEP]  # --help's
+  axes = study_plan.parse_sweep(['scale:0.5, 2', 'kl_weight:0.25,1',
+                                 'z_size:16,32', 'use_input_dropout:True,0',
+                                 'enc_model:lstm,layer_norm'])
+  assert axes == [('scale', (0.5, 2.0)), ('kl_weight', (0.25, 1.0)),
+                  ('z_size', (16, 32)), ('use_input_dropout', (True, False)),
+                  ('enc_model', ('lstm', 'layer_norm'))]
+  assert [type(v) for _, values in axes for v in values[:1]] == [
+      float, float, int, bool, str]
+  # --scales is the first axis, --sweep=scale:...; alone, a study without scale.
+  assert study_plan.parse_sweep(['kl_weight:1'], '0.5,2') == [
+      ('scale', (0.5, 2.0)), ('kl_weight', (1.0,))]
+  assert study_plan.parse_sweep([], '1') == [('scale', (1.0,))]
+  assert study_plan.parse_sweep(['kl_tolerance:0.05,0.2']) == [
+      ('kl_tolerance', (0.05, 0.2))]
+
+
+@pytest.mark.parametrize('sweeps,scales,message', [
+    (['kl_wieght:1'], None, "unknown hyperparameter 'kl_wieght' (did you mean "
+                            "kl_weight or kl_weight_start?)"),
+    (['data_set:a.npz,b.npz'], None, 'data_set is a list'),
+    (['num_steps:10,20'], None, 'num_steps cannot be an axis'),
+    (['max_seq_len:100'], None, 'max_seq_len cannot be an axis'),
+    (['kl_weight:1', 'kl_weight:2'], None, 'kl_weight is given twice'),
+    (['scale:1'], '2', 'scale is given twice (--scales is --sweep=scale:...)'),
+    (['kl_weight:1,1.0'], None, 'kl_weight=1.0 is given twice (folder kl_weight-1)'),
+    (['use_input_dropout:True,1'], None, 'use_input_dropout=1 is given twice'),
+    (['kl_weight:'], None, 'give at least one value of kl_weight'),
+    (['kl_weight: , '], None, 'give at least one value of kl_weight'),
+    ([], '', 'give at least one value of scale'),
+    (['kl_weight'], None, 'expected NAME:v1,v2,...'),
+    (['kl_weight:x'], None, "hyperparameter 'kl_weight' expects a float, got 'x'"),
+    (['z_size:1.5'], None, "hyperparameter 'z_size' expects an int, got '1.5'"),
+    (['conditional:maybe'], None, "'conditional' expects a bool"),
+    ([], '0.5,x', "--scales: hyperparameter 'scale' expects a float, got 'x'"),
 ])
-def test_shared_hparams_refused(hparams, message):
+def test_parse_sweep_refused(sweeps, scales, message):
+  with pytest.raises(errors.UsageError, match=re.escape(message)) as e:
+    study_plan.parse_sweep(sweeps, scales)
+  assert '\n' not in str(e.value)
+
+
+@pytest.mark.parametrize('hparams,sweeps,message', [
+    ('data_set=[%s]' % BUNDLED_SET, None, 'must set num_steps'),
+    ('num_steps=5,scale=2', None, 'leave scale out'),
+    ('num_steps=5,kl_weight=2', ['scale:1', 'kl_weight:0.5,1'],
+     '--hparams: leave kl_weight out; --sweep varies it (kl_weight 0.5, 1)'),
+    ('num_steps=5,conditional=0', None, 'conditional=False'),
+    ('num_steps=5,scal=2', None, "did you mean 'scale'"),
+    # Every point of the grid is checked before any run starts.
+    ('num_steps=5', ['scale:1', 'kl_weight:0.5,-1'],
+     '--sweep, at scale 1, kl_weight -1: hyperparameter kl_weight=-1.0: must not '
+     'be negative'),
+    ('num_steps=5', ['scale:inf'], 'scale=inf: must be a finite number'),
+    ('num_steps=5', ['enc_model:lstm,gru'], "enc_model='gru': must be one of"),
+    ('num_steps=5', ['conditional:True,False'], 'at conditional False: '
+                                                'conditional=False'),
+])
+def test_shared_hparams_refused(hparams, sweeps, message):
   with pytest.raises(errors.UsageError, match=re.escape(message)):
-    study.shared_hparams(hparams)
+    study_plan.shared_hparams(hparams, study_plan.parse_sweep(sweeps))
+
+
+def test_the_shared_hparams_may_set_scale_when_it_is_not_an_axis():
+  axes = study_plan.parse_sweep(['kl_weight:0.25,1'])
+  text, hps = study_plan.shared_hparams('num_steps=5,scale=2, ', axes)
+  assert text == 'num_steps=5,scale=2' and hps.scale == 2.0
+  runs = study.make_runs('/x', axes, [1], hps)
+  assert [r.name for r in runs] == ['kl_weight-0.25/seed-1', 'kl_weight-1/seed-1']
+  assert [(r.scale, r.label) for r in runs] == [(2.0, 'kl_weight 0.25'),
+                                                (2.0, 'kl_weight 1')]
+
+
+def test_run_folders_one_level_per_axis():
+  _, hps = study_plan.shared_hparams('num_steps=5', DEFAULT_AXES)
+  # The default study's folders, which existing studies hold.
+  runs = study.make_runs('/x', DEFAULT_AXES, [1, 2], hps)
+  assert [r.name for r in runs] == ['scale-%s/seed-%d' % (s, k) for s in (
+      '0.5', '1', '2', '4') for k in (1, 2)]
+  assert runs[0].folder == '/x/scale-0.5/seed-1' and runs[0].scale == 0.5
+  assert runs[0].setting == (('scale', 0.5),) and runs[0].label == 'scale 0.5'
+  axes = study_plan.parse_sweep(['scale:0.5,2', 'kl_weight:0.25,1'])
+  runs = study.make_runs('/x', axes, [1], hps)
+  assert [r.folder for r in runs] == [
+      '/x/scale-0.5/kl_weight-0.25/seed-1', '/x/scale-0.5/kl_weight-1/seed-1',
+      '/x/scale-2/kl_weight-0.25/seed-1', '/x/scale-2/kl_weight-1/seed-1']
+  assert runs[2].setting == (('scale', 2.0), ('kl_weight', 0.25))
+  assert runs[2].scale == 2.0 and runs[2].label == 'scale 2, kl_weight 0.25'
+  # In the order given: kl_weight outermost.
+  axes = study_plan.parse_sweep(['kl_weight:0.25', 'use_input_dropout:1,0'])
+  assert [r.name for r in study.make_runs('/x', axes, [3], hps)] == [
+      'kl_weight-0.25/use_input_dropout-True/seed-3',
+      'kl_weight-0.25/use_input_dropout-False/seed-3']
+
+
+def test_a_folder_trained_with_another_axis_value_is_refused(tmp_path):
+  axes = study_plan.parse_sweep(['scale:2', 'kl_weight:0.25'])
+  _, hps = study_plan.shared_hparams('num_steps=5', axes)
+  folder = tmp_path / 'scale-2' / 'kl_weight-0.25' / 'seed-1'
+  folder.mkdir(parents=True)
+  config = study_plan.setting_hparams(hps, (('scale', 2.0), ('kl_weight', 0.25)))
+  (folder / 'model_config.json').write_text(config.to_json())
+  study.make_runs(str(tmp_path), axes, [1], hps)  # its own values: fine
+  config.kl_weight = 1.0
+  (folder / 'model_config.json').write_text(config.to_json())
+  with pytest.raises(errors.SketchRNNError, match='was trained with kl_weight=1.0, '
+                     'this sweep asks for 0.25'):
+    study.make_runs(str(tmp_path), axes, [1], hps)
 
 
 def test_each_job_gets_its_own_gpu_and_the_trainers_command(monkeypatch):
@@ -163,9 +265,9 @@ def test_each_job_gets_its_own_gpu_and_the_trainers_command(monkeypatch):
                'TF_NUM_INTEROP_THREADS'):
     monkeypatch.delenv(name, raising=False)
   monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '2,3')
-  assert study.detect_gpus('auto') == ['2', '3']
-  assert study.detect_gpus('none') == []
-  assert study.detect_gpus('0,1') == ['0', '1']
+  assert study_plan.detect_gpus('auto') == ['2', '3']
+  assert study_plan.detect_gpus('none') == []
+  assert study_plan.detect_gpus('0,1') == ['0', '1']
   sweep = study.Sweep([], BUNDLED, TINY, 30, {}, jobs=2, gpus=['2', '3'])
   assert [sweep.env(k)['CUDA_VISIBLE_DEVICES'] for k in range(4)] == ['2', '3'] * 2
   assert 'TF_FORCE_GPU_ALLOW_GROWTH' not in sweep.env(0)
@@ -176,12 +278,24 @@ def test_each_job_gets_its_own_gpu_and_the_trainers_command(monkeypatch):
   assert env['CUDA_VISIBLE_DEVICES'] == '2,3'  # left alone
   assert env['TF_NUM_INTRAOP_THREADS'] == str(max(1, (os.cpu_count() or 1) // 2))
   assert env['PYTHONPATH'].split(os.pathsep)[0] == REPO
-  run = study.Run(2.0, 7, '/x/scale-2/seed-7')
+  run = study.Run((('scale', 2.0),), 7, '/x/scale-2/seed-7')
   assert sweep.train_command(run, resume=False)[1:] == [
       '-m', 'sketch_rnn.sketch_rnn_train', '--log_root=/x/scale-2/seed-7',
       '--data_dir=' + BUNDLED, '--seed=7', '--num_samples=0',
       '--hparams=' + TINY + ',scale=2.0']
   assert sweep.train_command(run, resume=True)[-1] == '--resume_training'
+  # Every axis' value, in the --hparams grammar, after the shared ones.
+  run = study.Run((('scale', 0.5), ('kl_weight', 0.25), ('use_input_dropout', True),
+                   ('z_size', 16), ('enc_model', 'layer_norm')), 1, '/x/y')
+  sweep = study.Sweep([], BUNDLED, 'num_steps=30', 30, {})
+  text = sweep.train_command(run, resume=False)[-1]
+  assert text == ('--hparams=num_steps=30,scale=0.5,kl_weight=0.25,'
+                  'use_input_dropout=True,z_size=16,enc_model=layer_norm')
+  _, hps = study_plan.shared_hparams('num_steps=30', [])
+  assert hps.copy().parse(text.split('=', 1)[1]) == study_plan.setting_hparams(
+      hps, run.setting)
+  assert study_plan.with_setting('', (('kl_tolerance', 0.05),)) == (
+      'kl_tolerance=0.05')
 
 
 def test_the_evaluation_child_is_sketch_rnn_eval_metrics():
@@ -189,7 +303,7 @@ def test_the_evaluation_child_is_sketch_rnn_eval_metrics():
   assert options == dict(diversity_samples=6, eval_sketches=12, eval_seed=3,
                          iwae_samples=5, metrics_version=study.METRICS_VERSION)
   sweep = study.Sweep([], BUNDLED, TINY, 30, options, classifier_path='/x/c.npz')
-  run = study.Run(2.0, 7, '/x/scale-2/seed-7')
+  run = study.Run((('scale', 2.0),), 7, '/x/scale-2/seed-7')
   assert sweep.evaluate_command(run)[1:] == [
       '-m', 'sketch_rnn.sketch_rnn_eval', '--metrics', '--log_root=/x/scale-2/seed-7',
       '--data_dir=' + BUNDLED, '--seed=3', '--diversity_samples=6',
@@ -199,3 +313,26 @@ def test_the_evaluation_child_is_sketch_rnn_eval_metrics():
   for bad in ((1, 12, 0), (6, -1, 0), (6, 12, 0, 0)):
     with pytest.raises(errors.UsageError):
       study.eval_options(*bad)
+
+
+# -- a sweep over two axes ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_sweep_over_two_axes_trains_their_grid(tiny_grid):
+  out, log = tiny_grid
+  assert '4 runs (scale 0.5, 2 x kl_weight 0.5, 1 x seeds 1)' in log
+  assert sorted(f for f in os.listdir(out) if os.path.isdir(os.path.join(out, f))) == [
+      'scale-0.5', 'scale-2']
+  for scale in GRID_AXES[0][1]:
+    assert sorted(os.listdir(os.path.join(out, 'scale-%g' % scale))) == [
+        'kl_weight-0.5', 'kl_weight-1']
+    for kl_weight in GRID_AXES[1][1]:
+      folder = os.path.join(out, 'scale-%g' % scale, 'kl_weight-%g' % kl_weight,
+                            'seed-1')
+      config = json.load(open(os.path.join(folder, 'model_config.json')))
+      assert (config['scale'], config['kl_weight']) == (scale, kl_weight), folder
+      assert config['num_steps'] == 4 and config['dec_rnn_size'] == 16
+      record = json.load(open(os.path.join(folder, study.METRICS_FILE)))
+      assert record['checkpoint'] == 'vector-4' and record['scale'] == scale
+  assert log.count('starting training') == 4
