@@ -48,7 +48,7 @@ EVAL_SKETCHES_HELP = ('Test sketches scored by the likelihoods, the fidelity and
                       'classifier, spread over the test set (0: all).')
 IWAE_HELP = 'Importance samples per test sketch for the IWAE bound (at least 1).'
 CLASSIFIER_HELP = ('The sketch classifier\'s cache (.npz): loaded when it was trained '
-                   'on this data, else trained (about a minute) and saved there. '
+                   'on this data, else trained (seconds) and saved there. '
                    'Default: trained in memory. Only for data of several classes.')
 FLAG_TABLE = {
     # Magenta's flags

@@ -54,7 +54,7 @@ METRICS = (
            'E_q[-log p(x|z)] per test sketch in nats, over the k samples of q: the '
            'offsets\' mixture log-density and the pen, summed over the sketch\'s '
            'points and its end.'),
-    Metric('rate', 'Rate, KL(q || N(0, s^2 I))', None, True,
+    Metric('rate', 'Rate, KL of q to N(0, s^2 I)', None, True,
            'The information the code carries, in nats per sketch: the KL of q '
            'against the prior in the decoder\'s coordinates (the rescaled twin\'s '
            'KL). Neither direction is better: read it with the distortion.'),
@@ -96,7 +96,7 @@ METRICS = (
            'As the first, against N(0, I), the prior Magenta\'s sampler uses.'),
     Metric('iwae_unit', 'IWAE bound on -log p(x), prior N(0, I)', 'lower', False,
            'As the IWAE bound above, against N(0, I).'),
-    Metric('rate_unit', 'Rate, KL(q || N(0, I))', None, False,
+    Metric('rate_unit', 'Rate, KL of q to N(0, I)', None, False,
            'The KL of q against N(0, I), nats per sketch.'),
     Metric('rate_paid', 'Rate paid in training', None, False,
            'KL(N(mu, sigma^2) || N(0, I)) in nats per sketch: the KL the training '

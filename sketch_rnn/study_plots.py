@@ -128,7 +128,7 @@ def plot_rate_distortion(rows, settings, out):
   fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
   colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
   markers = 'osD^vP*X'
-  for ax, key, title in ((axes[0], 'rate', 'Rate, KL(q || N(0, s^2 I)) (invariant)'),
+  for ax, key, title in ((axes[0], 'rate', 'Rate, KL of q to N(0, s^2 I) (invariant)'),
                          (axes[1], 'rate_paid', 'Rate paid in training')):
     for i, setting in enumerate(settings):
       mine = [r for r in rows if r['setting'] == setting and

@@ -296,8 +296,10 @@ def _seconds(rows):
 
 
 def _table(header, lines):
-  return ['| %s |' % ' | '.join(header), '|%s' % ('---|' * len(header))] + [
-      '| %s |' % ' | '.join(cells) for cells in lines]
+  # A '|' in a cell (p(x|z), KL(q || p)) would end it: escaped, as Markdown wants.
+  def row(cells):
+    return '| %s |' % ' | '.join(str(c).replace('|', '\\|') for c in cells)
+  return [row(header), '|%s' % ('---|' * len(header))] + [row(c) for c in lines]
 
 
 def report_markdown(rows, summary, settings, info, runs, grids, plotted):

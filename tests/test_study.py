@@ -101,10 +101,16 @@ def test_eval_metrics_writes_a_runs_metrics_json_and_grid(tiny_sweep, tmp_path):
   folder = str(tmp_path / 'run')
   shutil.copytree(run_folders(tiny_sweep[0])[1], folder)
   result, grid = str(tmp_path / 'metrics.json'), str(tmp_path / 'grid.svg')
+  # The study's classifier (one trained elsewhere may differ in the last bits:
+  # the float sums of another thread count).
+  cached = os.path.join(tiny_sweep[0], study.CLASSIFIER_FILE)
+  mtime = os.path.getmtime(cached)
   code, out = eval_cli('--metrics', '--log_root=' + folder, '--data_dir=' + BUNDLED,
                        '--seed=0', '--diversity_samples=6', '--eval_sketches=12',
-                       '--results_json=' + result, '--grid=' + grid)
+                       '--results_json=' + result, '--grid=' + grid,
+                       '--classifier=' + cached)
   assert code == 0, out
+  assert os.path.getmtime(cached) == mtime  # loaded, not trained again
   record = json.load(open(result))
   swept = json.load(open(os.path.join(folder, study.METRICS_FILE)))
   assert set(record) == set(swept) == {'checkpoint', 'global_step', 'scale',
