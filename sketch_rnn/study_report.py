@@ -151,7 +151,7 @@ METRIC = {m.key: m for m in metrics.METRICS}
 
 def seed_spread(summary, settings, key):
   """The seed-to-seed standard deviation of a metric, pooled over the settings
-  (the root of the mean variance), or None with one seed."""
+  (the root of their mean variance), or None with one seed."""
   stds = [summary[s][key][1] for s in settings if summary[s][key][1] is not None]
   return float(np.sqrt(np.mean(np.square(stds)))) if stds else None
 
@@ -178,38 +178,45 @@ def findings_lines(summary, settings, num_seeds):
       continue
     best, runner = ranked[0], ranked[1]
     gap = abs(summary[best][key][0] - summary[runner][key][0])
-    spread = seed_spread(summary, settings, key)
+    spread = seed_spread(summary, (best, runner), key)  # of the two compared
     line = '- **%s** (%s is better): %s is best at %s, ahead of %s (%s) by %s' % (
         m.title, m.better, label(best), _fmt(summary[best][key][0], key),
         label(runner), _fmt(summary[runner][key][0], key), _fmt(gap))
     if spread is None:
       line += '; one seed, so the noise is unknown.'
     elif gap <= 2 * spread:
-      line += (', within twice the seed-to-seed standard deviation (%s): these '
+      line += (', within twice their seed-to-seed standard deviation (%s): these '
                'seeds do not separate them.' % _fmt(spread))
     else:
-      line += ', %.1f times the seed-to-seed standard deviation (%s).' % (
+      line += ', %.1f times their seed-to-seed standard deviation (%s).' % (
           gap / spread if spread else float('inf'), _fmt(spread))
       wins[best] = wins.get(best, 0) + 1
     lines.append(line + ' Worst: %s (%s).' % (label(ranked[-1]),
                                               _fmt(summary[ranked[-1]][key][0], key)))
+  caveat = ('' if num_seeds < 2 else
+            ' (a standard deviation of %d seeds is itself rough: "beyond twice" is '
+            'a hint, not a test)' % num_seeds)
   if wins:
-    top = max(wins, key=wins.get)
-    lines.insert(0, '%s is best, beyond twice the seed-to-seed spread, on %d of the '
-                 '%d invariant metrics below.\n' % (label(top), wins[top],
-                                                    len(lines)))
+    lines.insert(0, 'Best beyond twice the seed-to-seed standard deviation of the two '
+                 'settings compared%s, on the %d invariant metrics below: %s.\n' % (
+                     caveat, len(lines), '; '.join(
+                         '%s on %d' % (label(s), n) for s, n in sorted(
+                             wins.items(), key=lambda item: -item[1]))))
   elif lines:
     lines.insert(0, 'No setting is best on any invariant metric beyond twice the '
-                 'seed-to-seed spread.\n')
+                 'seed-to-seed standard deviation%s.\n' % caveat)
   lines.append('- **Coordinates**: active units, raw (Var(mu_d) > %g): %s; '
                'coordinate-free: %s. The raw count is tied to z\'s units (mu / s at '
                'scale s); read the coordinate-free one.' % (
                    metrics.ACTIVE_THRESHOLD, _values(summary, settings, 'active_units'),
                    _values(summary, settings, 'active_units_free')))
-  lines.append('- **Rate and distortion** (nats per sketch): %s.' % '; '.join(
-      '%s: rate %s, distortion %s' % (label(s), _fmt(summary[s]['rate'][0]),
-                                      _fmt(summary[s]['distortion'][0]))
-      for s in sorted(settings, key=lambda s: summary[s]['rate'][0])))
+  lines.append('- **Rate and distortion** (nats per sketch, by rate): %s. The rate '
+               'paid is the rate plus the means-only penalty of scale.' % '; '.join(
+                   '%s: rate %s (paid %s), distortion %s' % (
+                       label(s), _fmt(summary[s]['rate'][0]),
+                       _fmt(summary[s]['rate_paid'][0]),
+                       _fmt(summary[s]['distortion'][0]))
+                   for s in sorted(settings, key=lambda s: summary[s]['rate'][0])))
   if num_seeds < 2:
     lines.append('\nOne seed per setting: no error bars, and small differences may '
                  'be noise; more seeds (--seeds=1,2,3) tell.')

@@ -120,23 +120,29 @@ def test_findings_weigh_each_lead_against_the_seed_spread():
   # Lower is better: scale 1, 92 ahead of scale 2, 184 standard deviations; higher
   # is better: scale 0.5, 1 ahead, only 2 standard deviations.
   assert ('**IWAE bound on -log p(x), prior N(0, s^2 I)** (lower is better): scale 1 '
-          'is best at -90.0000, ahead of scale 2 (2.0000) by 92.0000, 184.0 times the '
-          'seed-to-seed standard deviation (0.5000). Worst: scale 0.5 (3.0000).'
+          'is best at -90.0000, ahead of scale 2 (2.0000) by 92.0000, 184.0 times '
+          'their seed-to-seed standard deviation (0.5000). Worst: scale 0.5 (3.0000).'
           in lines)
   assert ('**Mutual information I(x; z)** (higher is better): scale 0.5 is best at '
-          '3.0000, ahead of scale 2 (2.0000) by 1.0000, within twice the '
+          '3.0000, ahead of scale 2 (2.0000) by 1.0000, within twice their '
           'seed-to-seed standard deviation (0.5000)' in lines)
-  assert lines.startswith('scale 1 is best, beyond twice the seed-to-seed spread, '
-                          'on 1 of the 8 invariant metrics below.')
+  assert lines.startswith('Best beyond twice the seed-to-seed standard deviation of '
+                          'the two settings compared (a standard deviation of 3 seeds '
+                          'is itself rough: "beyond twice" is a hint, not a test), on '
+                          'the 8 invariant metrics below: scale 1 on 1.')
   assert ('active units, raw (Var(mu_d) > 0.01): scale 0.5 3, scale 1 1, scale 2 2; '
           'coordinate-free: scale 0.5 3, scale 1 1, scale 2 2' in lines)
   # The rates in increasing order.
-  assert ('scale 1: rate 1.0000, distortion 1.0000; scale 2: rate 2.0000, '
-          'distortion 2.0000; scale 0.5: rate 3.0000' in lines)
-  # Unequal spreads pool as the root of the mean variance.
-  summary[settings[0]]['distortion'] = (3.0, 1.0, 3)
-  assert study_report.seed_spread(summary, settings, 'distortion') == pytest.approx(
-      ((1.0 + 0.25 + 0.25) / 3) ** 0.5)
+  assert ('scale 1: rate 1.0000 (paid 1.0000), distortion 1.0000; scale 2: rate '
+          '2.0000 (paid 2.0000), distortion 2.0000; scale 0.5: rate 3.0000' in lines)
+  # Unequal spreads pool as the root of the mean variance, of the two compared.
+  summary[settings[0]]['mutual_info'] = (3.0, 1.5, 3)
+  assert study_report.seed_spread(summary, settings, 'mutual_info') == pytest.approx(
+      ((2.25 + 0.25 + 0.25) / 3) ** 0.5)
+  lines = '\n'.join(study_report.findings_lines(summary, settings, 3))
+  assert ('scale 0.5 is best at 3.0000, ahead of scale 2 (2.0000) by 1.0000, within '
+          'twice their seed-to-seed standard deviation (%.4f)' % (
+              ((2.25 + 0.25) / 2) ** 0.5) in lines)
 
 
 def test_findings_with_one_seed_say_the_noise_is_unknown(tmp_path):
