@@ -266,11 +266,13 @@ def _check_sketch(sketch, label):
                          'or 1' % (label, pen[row].item(), row))
 
 
-def load_npz(path):
+def load_npz(path, labels=False):
   """Reads a stroke-3 .npz safely: {'train': [...], 'valid': [...], 'test': [...]}.
 
   Every sketch is checked to be an (n >= 1, 3) array of finite numbers; any problem
-  raises SketchRNNError naming the file, the split and the sketch index.
+  raises SketchRNNError naming the file, the split and the sketch index. labels:
+  also read the file's class labels, if it has them, into 'labels' ({split: int64
+  array}) and 'class_names'.
   """
   name = os.path.basename(path)
   if not os.path.exists(path):
@@ -308,7 +310,8 @@ def load_npz(path):
       for i, sketch in enumerate(sketches):
         _check_sketch(sketch, '%s sketch %d' % (label, i))
       result[split] = sketches
-    if any(s + '_labels' in members for s in SPLITS) or 'class_names' in members:
+    if labels and (any(s + '_labels' in members for s in SPLITS) or
+                   'class_names' in members):
       result.update(_read_labels(archive, members, name, result))
   return result
 
@@ -588,13 +591,13 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
   for name in names:
     if is_url(data_dir):
       path = _fetch('/'.join([data_dir.rstrip('/'), name]), cache_dir)
-      data = load_npz(path)
+      data = load_npz(path, labels=True)
     else:
       path = os.path.join(data_dir, name)
       if not os.path.exists(path):
         raise SketchRNNError('%s: no such file (data_set names %s in --data_dir %s)'
                              % (path, name, data_dir))
-      data = load_npz(path)
+      data = load_npz(path, labels=True)
     # A file without labels is one class, named after it (QuickDraw's files).
     file_labels = data.get('labels') or {s: np.zeros(len(data[s]), np.int64)
                                          for s in SPLITS}
