@@ -111,7 +111,11 @@ FLAG_TABLE = {
                    'mean.'),
     'out': Flag('string', None, {
         'sketch_rnn_sample': 'The grid to write: .svg, or .png for pixels; default '
-                             '<log_root>/sample_<mode>.svg.',
+                             '<log_root>/sample_<mode>.svg (with --model_json: '
+                             'sample_<mode>.svg here).',
+        'sketch_rnn_export': 'The browser model to write: NAME.gen.json (an '
+                             'unconditional decoder, what @magenta/sketch runs) or '
+                             'NAME.vae.json (encoder and decoder).',
         'scale_sweep': 'The study folder: runs in <out>/<name>-<value>/.../'
                        'seed-<k>, one level per --sweep axis (<out>/scale-<s>/'
                        'seed-<k> by default), report.md and results beside them.'}),
@@ -159,11 +163,29 @@ FLAG_TABLE = {
                     '(sketch_rnn/metrics.py, the test split) instead of the valid '
                     'and test costs: --results_json gets the record of a study '
                     'run\'s metrics.json, --seed seeds eps and the prior samples.'),
+    'model_json': Flag('string', None,
+                       'A browser model (NAME.gen.json or NAME.vae.json, as '
+                       'Magenta.js loads it) to use instead of --log_root; data is '
+                       'normalised by its scale_factor.'),
+    'init_from': Flag('string', None,
+                      'Start a new run from a browser model (NAME.gen.json or '
+                      'NAME.vae.json): its architecture and weights, a fresh '
+                      'optimiser; --hparams may change everything but the '
+                      'architecture.'),
     'grid': Flag('string', None,
                  'With --metrics: also draw prior samples, reconstructions and an '
                  'interpolation into this SVG (a study run\'s grid.svg).'),
 }
 HELP_ARGS = ('-h', '-help', '--help', '--helpshort', '-?')
+
+
+def run_source():
+  """(log_root, model_json) of a tool that opens a trained model: the run folder
+  or the browser model, not both."""
+  if FLAGS.model_json and FLAGS['log_root'].present:
+    raise errors.UsageError('give --log_root (a run folder) or --model_json (a '
+                            'browser model), not both')
+  return (None if FLAGS.model_json else FLAGS.log_root), FLAGS.model_json
 
 
 def flag_help(name, tool=None):

@@ -18,8 +18,10 @@
   sketch_rnn_sample --log_root=runs/shapes --data_dir=datasets --mode=posterior
   sketch_rnn_sample --log_root=runs/shapes --data_dir=datasets --mode=reconstruct
   sketch_rnn_sample --log_root=runs/shapes --data_dir=datasets --mode=interpolate
+  sketch_rnn_sample --model_json=bird.gen.json --out=birds.png
 
-Works on run folders of this project and of Magenta. Modes: prior (num sketches
+Works on run folders of this project and of Magenta, and on browser models
+(--model_json: .gen.json or .vae.json). Modes: prior (num sketches
 from z ~ N(0, prior_scale^2 I), or from an unconditional model), posterior (from
 the aggregate posterior: one z ~ N(mu, (scale sigma)^2) from each of num random
 test sketches, the z the decoder saw in training), reconstruct (the first num test
@@ -47,7 +49,7 @@ MODES = cli.FLAG_TABLE['mode'].choices
 
 FLAG_NAMES = ('log_root', 'mode', 'num', 'temperature', 'greedy', 'out', 'data_dir',
               'hparams', 'checkpoint', 'seed', 'index_a', 'index_b', 'seq_len',
-              'ncols', 'prior_scale')
+              'ncols', 'prior_scale', 'model_json')
 cli.define_flags(FLAG_NAMES)
 
 
@@ -121,14 +123,16 @@ def main(unused_argv):
                                 % FLAGS.temperature)
   # Prior samples need no data: only the other modes load it.
   data_dir = None if FLAGS.mode == 'prior' else FLAGS.data_dir
-  run = checkpoints.open_run(FLAGS.log_root, data_dir, FLAGS.hparams,
-                             FLAGS.checkpoint, seed, sampling=True)
+  log_root, model_json = cli.run_source()
+  run = checkpoints.open_run(log_root, data_dir, FLAGS.hparams,
+                             FLAGS.checkpoint, seed, sampling=True,
+                             model_json=model_json)
   prior_scale = parse_prior_scale(FLAGS.prior_scale, run.hps)
   sketches, titles, ncols = draw_samples(
       run, FLAGS.mode, num=FLAGS.num, temperature=FLAGS.temperature,
       greedy=FLAGS.greedy, index_a=FLAGS.index_a, index_b=FLAGS.index_b,
       seq_len=FLAGS.seq_len, seed=seed, prior_scale=prior_scale)
-  out = FLAGS.out or os.path.join(FLAGS.log_root, 'sample_%s.svg' % FLAGS.mode)
+  out = FLAGS.out or os.path.join(log_root or '', 'sample_%s.svg' % FLAGS.mode)
   write_grid(sketches, out, titles, FLAGS.ncols or ncols)
   how = 'greedy' if FLAGS.greedy else 'temperature %g' % FLAGS.temperature
   if FLAGS.mode == 'prior':
