@@ -95,8 +95,24 @@ FLAG_TABLE = {
                  'prior: sketches from z ~ N(0, prior_scale^2 I); posterior: from '
                  'the aggregate posterior (one z ~ q(z|x) of each of num random '
                  'test sketches); reconstruct: test sketches and their decodings; '
-                 'interpolate: slerp between two test sketches.',
-                 ('prior', 'posterior', 'reconstruct', 'interpolate')),
+                 'interpolate: slerp between two test sketches; complete: the '
+                 'first prefix_points points of num test sketches (or of '
+                 '--sketches), each continued `completions` times; encode: the '
+                 'posterior means of every sketch of --sketches, to --out (.npy).',
+                 ('prior', 'posterior', 'reconstruct', 'interpolate', 'complete',
+                  'encode')),
+    'sketches': Flag('string', None,
+                     'complete, encode: a stroke-3 .npz of your own sketches, in the '
+                     'units of the training data (normalised by the model\'s '
+                     'scale_factor): Magenta\'s layout (train, valid, test, taken '
+                     'in that order) or a single array of sketches.'),
+    'prefix_points': Flag('integer', 10,
+                          'complete: the points of each sketch given to the model; '
+                          'sketches not longer are skipped (test) or refused.'),
+    'completions': Flag('integer', 4, 'complete: continuations drawn per prefix.'),
+    'truncate': Flag('boolean', False,
+                     'encode: cut a sketch longer than the model\'s max_seq_len to '
+                     'it, instead of refusing the file.'),
     'prior_scale': Flag('string', '1',
                         'The prior\'s standard deviation in --mode=prior: a number '
                         '(1: N(0, I), Magenta\'s sampler), or "model" for the '
@@ -112,7 +128,8 @@ FLAG_TABLE = {
     'out': Flag('string', None, {
         'sketch_rnn_sample': 'The grid to write: .svg, or .png for pixels; default '
                              '<log_root>/sample_<mode>.svg (with --model_json: '
-                             'sample_<mode>.svg here).',
+                             'sample_<mode>.svg here). --mode=encode: the .npy of '
+                             'posterior means (required).',
         'sketch_rnn_export': 'The browser model to write: NAME.gen.json (an '
                              'unconditional decoder, what @magenta/sketch runs) or '
                              'NAME.vae.json (encoder and decoder).',
