@@ -54,7 +54,8 @@ DECODER_ORDER = (['vector_rnn/RNN/output_w', 'vector_rnn/RNN/output_b'] +
 # encoder's directions, its two heads, z -> initial state, then the decoder's).
 VAE_ORDER = (['vector_rnn/ENC_RNN/fw/LSTMCell/' + n for n in _LSTM] +
              ['vector_rnn/ENC_RNN/bw/LSTMCell/' + n for n in _LSTM] +
-             ['vector_rnn/ENC_RNN_mu/super_linear_w', 'vector_rnn/ENC_RNN_mu/super_linear_b',
+             ['vector_rnn/ENC_RNN_mu/super_linear_w',
+              'vector_rnn/ENC_RNN_mu/super_linear_b',
               'vector_rnn/ENC_RNN_sigma/super_linear_w',
               'vector_rnn/ENC_RNN_sigma/super_linear_b',
               'vector_rnn/linear/super_linear_w', 'vector_rnn/linear/super_linear_b'] +
@@ -136,7 +137,8 @@ def to_json(model, scale_factor, name, conditional, training_steps=None,
   hps = model.hps
   check_exportable(hps, conditional)
   if not np.isfinite(scale_factor) or scale_factor <= 0:
-    raise SketchRNNError('scale_factor must be a positive number, got %r' % scale_factor)
+    raise SketchRNNError('scale_factor must be a positive number, got %r' %
+                         scale_factor)
   info = dict(version=VERSION, mode=VAE_MODE if conditional else GEN_MODE,
               name=name, max_seq_len=int(hps.max_seq_len),
               scale_factor=float(scale_factor))
@@ -262,14 +264,25 @@ def assign_weights(model, arrays):
     variables[name].assign(value)
 
 
-def load_model(path, overrides='', sampling=False, seed=0, for_training=False):
-  """(Model, hps, info) from a browser file; the model is the eval model (or the
-  sample model), or with for_training the training model of hps."""
+def read_model(path, overrides=''):
+  """(hps, info, arrays) of a browser file: its hyperparameters with --hparams on
+  top (not the architecture), checked, before any TensorFlow op runs."""
   info, shapes, arrays = read_json(path)
   hps = hparams.validate_hparams(merge_hparams(infer_hparams(info, shapes, path),
                                                overrides, path))
-  model_hps = hps if for_training else hparams.eval_hparams(hps,
-                                                            inference_mode=sampling)
-  model = sketch_rnn_model.Model(model_hps, seed=seed)
+  return hps, info, arrays
+
+
+def build_model(hps, arrays, sampling=False, seed=0):
+  """The eval model of hps (or with sampling the sample model) holding a browser
+  file's weights."""
+  model = sketch_rnn_model.Model(hparams.eval_hparams(hps, inference_mode=sampling),
+                                 seed=seed)
   assign_weights(model, arrays)
-  return model, hps, info
+  return model
+
+
+def load_model(path, overrides='', sampling=False, seed=0):
+  """(Model, hps, info) from a browser file (see build_model)."""
+  hps, info, arrays = read_model(path, overrides)
+  return build_model(hps, arrays, sampling, seed), hps, info

@@ -124,7 +124,8 @@ def read_scale_factor(log_root):
     with open(path) as f:
       value = json.load(f)['scale_factor']
   except (ValueError, KeyError, TypeError):
-    raise SketchRNNError('%s: unreadable; remove it and give --data_dir' % path) from None
+    raise SketchRNNError('%s: unreadable; remove it and give --data_dir'
+                         % path) from None
   return float(value)
 
 
@@ -351,8 +352,9 @@ def open_run(log_root, data_dir=None, overrides='', checkpoint=None, seed=0,
 
 
 def _open_browser_model(path, data_dir, overrides, seed, sampling):
-  model, hps, info = browser.load_model(path, overrides, sampling, seed)
-  runtime.configure_threads(hps.precision)
+  hps, info, arrays = browser.read_model(path, overrides)
+  runtime.configure_threads(hps.precision)  # before TensorFlow runs an op
+  model = browser.build_model(hps, arrays, sampling, seed)
   scale_factor = float(info['scale_factor'])
   data = None
   if data_dir is not None:

@@ -104,8 +104,8 @@ def grid_svg(sketches, ncols=None, cell=128, margin=8, stroke_width=1.5,
   Cell k (row-major, ncols per row, default a square-ish grid) is the group
   <g id="cell-k">, present even when sketch k is empty. titles: one caption per
   sketch (or None). highlight: per sketch, how many of its first points to draw
-  in highlight_color (a completion's given prefix). Returns the SVG text and, when path is given, writes it there
-  (atomically).
+  in highlight_color (a completion's given prefix). Returns the SVG text and,
+  when path is given, writes it there (atomically).
   """
   n = len(sketches)
   if titles is not None and len(titles) != n:

@@ -100,7 +100,8 @@ def read_sketches(path, scale_factor):
         array = utils._read_npy(member, path)  # pylint: disable=protected-access
     sketches = list(array)
     for i, sketch in enumerate(sketches):
-      utils._check_sketch(sketch, '%s sketch %d' % (path, i))  # pylint: disable=protected-access
+      # pylint: disable-next=protected-access
+      utils._check_sketch(sketch, '%s sketch %d' % (path, i))
   if not sketches:
     raise errors.SketchRNNError('%s holds no sketches' % path)
   result = []

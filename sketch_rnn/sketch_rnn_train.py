@@ -313,9 +313,7 @@ def trainer(hps, opts):
                             'continues one: give one of them')
   init_weights = scale_factor = None
   if opts.init_from:
-    info, shapes, init_weights = browser.read_json(opts.init_from)
-    hps = browser.merge_hparams(browser.infer_hparams(info, shapes, opts.init_from),
-                                opts.hparams, opts.init_from)
+    hps, info, init_weights = browser.read_model(opts.init_from, opts.hparams)
     scale_factor = float(info['scale_factor'])
   prefix = checkpoints.latest_checkpoint(log_root) if opts.resume_training else None
   magenta_run = prefix is not None and checkpoints.is_magenta_prefix(prefix)

@@ -574,8 +574,8 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
 
   data_dir is a folder or an http(s) URL under which each of hparams.data_set is
   fetched (and cached). scale_factor: normalise by this (a model's own, e.g. a
-  browser model's) rather than by the train split's. Returns [train_set, valid_set, test_set, hps, eval_hps,
-  sample_hps]; hps is a copy of `hparams` with max_seq_len set from the data.
+  browser model's) rather than by the train split's. Returns [train_set,
+  valid_set, test_set, hps, eval_hps, sample_hps]; hps is a copy of `hparams` with max_seq_len set from the data.
   """
   names = hparams.data_set
   if isinstance(names, str):

@@ -118,7 +118,8 @@ def test_data_dir_recomputes_the_factor_of_an_older_run(gen_run, tmp_path):
 
 
 @pytest.mark.parametrize('overrides, out, message', [
-    (dict(num_mixture=3, conditional=False), 'x.gen.json', 'num_mixture=3: the browser'),
+    (dict(num_mixture=3, conditional=False), 'x.gen.json',
+     'num_mixture=3: the browser'),
     (dict(num_mixture=20, conditional=False, dec_model='layer_norm'), 'x.gen.json',
      'dec_model=layer_norm: the browser loaders run only LSTM'),
     (dict(num_mixture=20, enc_model='hyper'), 'x.vae.json', 'enc_model=hyper'),
