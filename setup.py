@@ -31,6 +31,7 @@ setup(
             "sketch_rnn_train=sketch_rnn.sketch_rnn_train:run_main",
             "sketch_rnn_eval=sketch_rnn.sketch_rnn_eval:run_main",
             "sketch_rnn_sample=sketch_rnn.sketch_rnn_sample:run_main",
+            "sketch_rnn_export=sketch_rnn.sketch_rnn_export:run_main",
             "scale_sweep=sketch_rnn.scale_sweep:run_main",
         ],
     },

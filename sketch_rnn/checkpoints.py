@@ -18,7 +18,8 @@ checkpoints `vector-<step>` (RunCheckpoint). Magenta saves every variable under
 `vector_rnn/`; the model's variables carry the same names, so the map is the
 identity. Adam's slots sit under a doubled prefix (`vector_rnn/vector_rnn/<path>/Adam`
 for m, `.../Adam_1` for v). `open_run` is how every reader of a trained run (the
-eval and sample CLIs, the study) gets its model back.
+eval and sample CLIs, the study, the export) gets its model back, from a run folder
+or from a browser model (browser.py's .gen.json / .vae.json).
 """
 
 import dataclasses
@@ -29,6 +30,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from sketch_rnn import browser
 from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import runtime
@@ -96,6 +98,8 @@ def load_magenta_checkpoint(path, model, optimizer=None):
 # ---------------------------------------------------------------------------
 
 MODEL_CONFIG = 'model_config.json'
+# The train split's normalising factor: what a browser export needs without the data.
+SCALE_FACTOR = 'scale_factor.json'
 CHECKPOINT_NAME = 'vector'  # files vector-<step>.*, as Magenta names them
 MAX_TO_KEEP = 5  # Magenta's Saver default
 
@@ -103,6 +107,26 @@ MAX_TO_KEEP = 5  # Magenta's Saver default
 def write_model_config(log_root, hps):
   """Writes the whole hyperparameter dict (Magenta wrote only the keys)."""
   utils.write_text_atomic(os.path.join(log_root, MODEL_CONFIG), hps.to_json(indent=1))
+
+
+def write_scale_factor(log_root, scale_factor):
+  utils.write_text_atomic(os.path.join(log_root, SCALE_FACTOR), json.dumps(
+      {'scale_factor': float(scale_factor)}))
+
+
+def read_scale_factor(log_root):
+  """The factor the run's data was normalised by; None for runs from before it
+  was saved (and Magenta's)."""
+  path = os.path.join(log_root, SCALE_FACTOR)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      value = json.load(f)['scale_factor']
+  except (ValueError, KeyError, TypeError):
+    raise SketchRNNError('%s: unreadable; remove it and give --data_dir'
+                         % path) from None
+  return float(value)
 
 
 def read_model_config(log_root, hps):
@@ -278,18 +302,27 @@ class TrainedRun:
   hps: hparams.HParams  # the run's (max_seq_len from the data, when loaded for eval)
   model: sketch_rnn_model.Model  # built with dropout off, weights restored
   data: tuple = None  # (train, valid, test) DataLoaders, when data_dir was given
+  # The data's normalising factor: a browser model's, the run's scale_factor.json,
+  # or the loaded train split's; None when none of these is known.
+  scale_factor: float = None
+  info: dict = None  # a browser model's info
 
 
 def open_run(log_root, data_dir=None, overrides='', checkpoint=None, seed=0,
-             sampling=False):
-  """Opens a run folder (this project's or Magenta's) into a TrainedRun.
+             sampling=False, model_json=None):
+  """Opens a run folder (this project's or Magenta's), or a browser model
+  (model_json: a .gen.json or .vae.json), into a TrainedRun.
 
   The hyperparameters are its model_config.json with `overrides` (--hparams) on
-  top; for Magenta's key-only model_config.json, overrides must say it all. The
-  model is Magenta's eval model (dropout off, pen loss unmasked), or with
-  `sampling` its sample model (one sketch per batch, pen loss masked); data_dir:
-  also load the data it was trained on, normalised as in training.
+  top; for Magenta's key-only model_config.json, overrides must say it all. A
+  browser model's are those its shapes and info imply, with overrides on top
+  (except the architecture). The model is Magenta's eval model (dropout off, pen
+  loss unmasked), or with `sampling` its sample model (one sketch per batch, pen
+  loss masked); data_dir: also load the data it was trained on, normalised as in
+  training (a browser model: by its own scale_factor).
   """
+  if model_json is not None:
+    return _open_browser_model(model_json, data_dir, overrides, seed, sampling)
   if not os.path.isdir(log_root):
     raise SketchRNNError('--log_root %s: no such folder' % log_root)
   prefix = checkpoint or latest_checkpoint(log_root)
@@ -312,4 +345,28 @@ def open_run(log_root, data_dir=None, overrides='', checkpoint=None, seed=0,
   model = sketch_rnn_model.Model(model_hps, seed=seed)
   step = restore_weights(prefix, model)
   logging.info('Loaded %s (global step %d).', prefix, step)
-  return TrainedRun(log_root, prefix, step, hps, model, data)
+  scale_factor = read_scale_factor(log_root)
+  if scale_factor is None and data is not None:
+    scale_factor = data[0].scale_factor
+  return TrainedRun(log_root, prefix, step, hps, model, data, scale_factor)
+
+
+def _open_browser_model(path, data_dir, overrides, seed, sampling):
+  hps, info, arrays = browser.read_model(path, overrides)
+  runtime.configure_threads(hps.precision)  # before TensorFlow runs an op
+  model = browser.build_model(hps, arrays, sampling, seed)
+  scale_factor = float(info['scale_factor'])
+  data = None
+  if data_dir is not None:
+    model_hps = model.hps
+    loaded = utils.load_dataset(data_dir, model_hps if sampling else hps, seed=seed,
+                                scale_factor=scale_factor)
+    data = tuple(loaded[:3])
+    if not sampling:
+      # The data's max_seq_len, for the batches; the weights are the file's.
+      hps = loaded[3]
+      model.hps.max_seq_len = hps.max_seq_len
+  logging.info('Loaded browser model %s (%s).', path, info.get('name', ''))
+  return TrainedRun(os.path.dirname(os.path.abspath(path)), path,
+                    int(info.get('training_steps') or 0), hps, model, data,
+                    scale_factor, info)

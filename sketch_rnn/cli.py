@@ -95,8 +95,24 @@ FLAG_TABLE = {
                  'prior: sketches from z ~ N(0, prior_scale^2 I); posterior: from '
                  'the aggregate posterior (one z ~ q(z|x) of each of num random '
                  'test sketches); reconstruct: test sketches and their decodings; '
-                 'interpolate: slerp between two test sketches.',
-                 ('prior', 'posterior', 'reconstruct', 'interpolate')),
+                 'interpolate: slerp between two test sketches; complete: the '
+                 'first prefix_points points of num test sketches (or of '
+                 '--sketches), each continued `completions` times; encode: the '
+                 'posterior means of every sketch of --sketches, to --out (.npy).',
+                 ('prior', 'posterior', 'reconstruct', 'interpolate', 'complete',
+                  'encode')),
+    'sketches': Flag('string', None,
+                     'complete, encode: a stroke-3 .npz of your own sketches, in the '
+                     'units of the training data (normalised by the model\'s '
+                     'scale_factor): Magenta\'s layout (train, valid, test, taken '
+                     'in that order) or a single array of sketches.'),
+    'prefix_points': Flag('integer', 10,
+                          'complete: the points of each sketch given to the model; '
+                          'sketches not longer are skipped (test) or refused.'),
+    'completions': Flag('integer', 4, 'complete: continuations drawn per prefix.'),
+    'truncate': Flag('boolean', False,
+                     'encode: cut a sketch longer than the model\'s max_seq_len to '
+                     'it, instead of refusing the file.'),
     'prior_scale': Flag('string', '1',
                         'The prior\'s standard deviation in --mode=prior: a number '
                         '(1: N(0, I), Magenta\'s sampler), or "model" for the '
@@ -111,7 +127,12 @@ FLAG_TABLE = {
                    'mean.'),
     'out': Flag('string', None, {
         'sketch_rnn_sample': 'The grid to write: .svg, or .png for pixels; default '
-                             '<log_root>/sample_<mode>.svg.',
+                             '<log_root>/sample_<mode>.svg (with --model_json: '
+                             'sample_<mode>.svg here). --mode=encode: the .npy of '
+                             'posterior means (required).',
+        'sketch_rnn_export': 'The browser model to write: NAME.gen.json (an '
+                             'unconditional decoder, what @magenta/sketch runs) or '
+                             'NAME.vae.json (encoder and decoder).',
         'scale_sweep': 'The study folder: runs in <out>/<name>-<value>/.../'
                        'seed-<k>, one level per --sweep axis (<out>/scale-<s>/'
                        'seed-<k> by default), report.md and results beside them.'}),
@@ -159,11 +180,29 @@ FLAG_TABLE = {
                     '(sketch_rnn/metrics.py, the test split) instead of the valid '
                     'and test costs: --results_json gets the record of a study '
                     'run\'s metrics.json, --seed seeds eps and the prior samples.'),
+    'model_json': Flag('string', None,
+                       'A browser model (NAME.gen.json or NAME.vae.json, as '
+                       'Magenta.js loads it) to use instead of --log_root; data is '
+                       'normalised by its scale_factor.'),
+    'init_from': Flag('string', None,
+                      'Start a new run from a browser model (NAME.gen.json or '
+                      'NAME.vae.json): its architecture and weights, a fresh '
+                      'optimiser; --hparams may change everything but the '
+                      'architecture.'),
     'grid': Flag('string', None,
                  'With --metrics: also draw prior samples, reconstructions and an '
                  'interpolation into this SVG (a study run\'s grid.svg).'),
 }
 HELP_ARGS = ('-h', '-help', '--help', '--helpshort', '-?')
+
+
+def run_source():
+  """(log_root, model_json) of a tool that opens a trained model: the run folder
+  or the browser model, not both."""
+  if FLAGS.model_json and FLAGS['log_root'].present:
+    raise errors.UsageError('give --log_root (a run folder) or --model_json (a '
+                            'browser model), not both')
+  return (None if FLAGS.model_json else FLAGS.log_root), FLAGS.model_json
 
 
 def flag_help(name, tool=None):

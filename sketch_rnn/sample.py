@@ -463,3 +463,48 @@ def interpolation(model, sketch_a, sketch_b, steps, labels, step_title='t=%.2f',
   titles = ([labels[0]] + [step_title % t for t in np.linspace(0, 1, steps)]
             + [labels[1]])
   return [sketch_a] + decoded + [sketch_b], titles
+
+
+def to_stroke5(sketch):
+  """A stroke-3 sketch [n, 3] as its n stroke-5 rows (no start token, no end)."""
+  sketch = np.asarray(sketch, np.float32)
+  rows = np.zeros([len(sketch), 5], np.float32)
+  rows[:, :2] = sketch[:, :2]
+  rows[:, 3] = sketch[:, 2]
+  rows[:, 2] = 1 - sketch[:, 2]
+  return rows
+
+
+def completions(model, sketches, prefix_points, per_prefix, labels, prior_scale=1.0,
+                **decode_args):
+  """Each sketch's first prefix_points points, then per_prefix continuations of
+  them: (cells, titles, highlight) for a grid of 1 + per_prefix columns, highlight
+  being the given points of each cell. Sketches must be longer than the prefix.
+  A conditional model continues from a fresh z ~ N(0, prior_scale^2 I) each time.
+  decode_args: those of decode()."""
+  for label, sketch in zip(labels, sketches):
+    if len(sketch) <= prefix_points:
+      raise errors.SketchRNNError('%s has %d points, not more than the %d given' % (
+          label, len(sketch), prefix_points))
+  prefix = np.stack([to_stroke5(s[:prefix_points]) for s in sketches])
+  prefix = np.repeat(prefix, per_prefix, axis=0)
+  seed = decode_args.pop('seed', None)
+  strokes5, _ = sample_batch(model, num=len(prefix), prefix=prefix, seed=seed,
+                             prior_scale=prior_scale, **decode_args)
+  drawn = to_strokes3(strokes5)
+  cells, titles = [], []
+  for i, (label, sketch) in enumerate(zip(labels, sketches)):
+    cells.append(np.asarray(sketch[:prefix_points]))
+    titles.append('%s: %d points' % (label, prefix_points))
+    cells += drawn[i * per_prefix:(i + 1) * per_prefix]
+    titles += ['completion %d' % (j + 1) for j in range(per_prefix)]
+  return cells, titles, [prefix_points] * len(cells)
+
+
+def encode_all(model, sketches, chunk=256):
+  """Posterior means [len(sketches), z_size] of normalised stroke-3 sketches, a
+  chunk at a time (each padded to its own longest)."""
+  if not len(sketches):
+    return np.zeros([0, model.hps.z_size], np.float32)
+  return np.concatenate([encode(model, sketches[i:i + chunk])
+                         for i in range(0, len(sketches), chunk)])

@@ -15,8 +15,11 @@
 
   sketch_rnn_eval --log_root=runs/shapes --data_dir=datasets --hparams=scale=0
   sketch_rnn_eval --log_root=runs/shapes --data_dir=datasets --metrics --grid=grid.svg
+  sketch_rnn_eval --model_json=bird.gen.json --data_dir=datasets \
+      --hparams=data_set=[bird.npz]
 
-Works on run folders of this project and of Magenta. Prints Magenta's lines
+Works on run folders of this project and of Magenta, and on browser models
+(--model_json; the data normalised by the model's own scale_factor). Prints Magenta's lines
 `valid_cost: ..., valid_recon: ..., valid_kl: ...` and `eval_cost: ...` (the test
 split), with the eval model as Magenta's training builds it: dropout off, pen loss
 unmasked, KL weight kl_weight_start. With --metrics it scores the scale study's
@@ -47,13 +50,15 @@ from sketch_rnn import utils
 FLAGS = flags.FLAGS
 FLAG_NAMES = ('log_root', 'data_dir', 'hparams', 'checkpoint', 'seed',
               'results_json', 'metrics', 'grid', 'diversity_samples',
-              'eval_sketches', 'iwae_samples', 'classifier')
+              'eval_sketches', 'iwae_samples', 'classifier', 'model_json')
 cli.define_flags(FLAG_NAMES)
 
 
-def evaluate(log_root, data_dir, overrides='', checkpoint=None, seed=0):
+def evaluate(log_root, data_dir, overrides='', checkpoint=None, seed=0,
+             model_json=None):
   """Returns {'valid_cost', 'valid_recon', 'valid_kl', 'eval_cost', ...}."""
-  run = checkpoints.open_run(log_root, data_dir, overrides, checkpoint, seed)
+  run = checkpoints.open_run(log_root, data_dir, overrides, checkpoint, seed,
+                             model_json=model_json)
   _, valid_set, test_set = run.data
   eval_fn = tf.function(sketch_rnn_model.eval_costs)
   results = {'checkpoint': run.prefix, 'global_step': run.step}
@@ -77,11 +82,12 @@ def main(unused_argv):
     path = FLAGS[name].value
     if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
       raise errors.SketchRNNError('--%s %s: no such folder' % (name, path))
+  log_root, model_json = cli.run_source()
   if FLAGS.metrics:
     options = study.eval_options(FLAGS.diversity_samples, FLAGS.eval_sketches, seed,
                                  FLAGS.iwae_samples)
-    run = checkpoints.open_run(FLAGS.log_root, FLAGS.data_dir, FLAGS.hparams,
-                               FLAGS.checkpoint, seed)
+    run = checkpoints.open_run(log_root, FLAGS.data_dir, FLAGS.hparams,
+                               FLAGS.checkpoint, seed, model_json=model_json)
     r = study.evaluate_run(run, options, FLAGS.grid, FLAGS.classifier)
     for m in metrics.METRICS:
       print('%s: %s' % (m.title, r['metrics'][m.key]))
@@ -90,8 +96,8 @@ def main(unused_argv):
           len(r['classifier']['classes']), r['classifier']['test_accuracy']))
     print('Scored in %.1f s' % r['seconds'])
   else:
-    r = evaluate(FLAGS.log_root, FLAGS.data_dir, FLAGS.hparams, FLAGS.checkpoint,
-                 seed)
+    r = evaluate(log_root, FLAGS.data_dir, FLAGS.hparams, FLAGS.checkpoint, seed,
+                 model_json)
     print('valid_cost: %.4f, valid_recon: %.4f, valid_kl: %.4f, valid_time_taken: '
           '%.4f' % (r['valid_cost'], r['valid_recon'], r['valid_kl'],
                     r['valid_time_taken']))

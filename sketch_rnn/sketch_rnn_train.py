@@ -16,6 +16,11 @@
 
   python sketch_rnn/sketch_rnn_train.py --log_root=runs/shapes --data_dir=datasets \
       --hparams="data_set=[shapes.npz],num_steps=2000"
+  sketch_rnn_train --init_from=bird.gen.json --log_root=runs/birds \
+      --data_dir=datasets --hparams="data_set=[bird.npz],num_steps=500"
+
+--init_from fine-tunes a browser model (.gen.json / .vae.json) in a new run: its
+architecture and weights, the data normalised by its scale_factor, a fresh optimiser.
 
 Flags and the loop only: the maths lives in model.py, checkpoints in checkpoints.py.
 """
@@ -36,6 +41,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from sketch_rnn import browser
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
 from sketch_rnn import distribute
@@ -50,7 +56,7 @@ from sketch_rnn import utils
 FLAGS = flags.FLAGS
 FLAG_NAMES = ('data_dir', 'log_root', 'resume_training', 'hparams', 'seed',
               'num_samples', 'jit_compile', 'max_nonfinite_steps',
-              'distribution_strategy', 'collective_timeout')
+              'distribution_strategy', 'collective_timeout', 'init_from')
 cli.define_flags(FLAG_NAMES)
 
 TRAIN_FORMAT = ('step: %d, lr: %.6f, klw: %0.4f, cost: %.4f, '
@@ -290,6 +296,7 @@ class Options:
   max_nonfinite_steps: int = 20
   distribution_strategy: str = 'auto'
   collective_timeout: float = 600.0
+  init_from: str = None  # a browser model to fine-tune
 
 
 def trainer(hps, opts):
@@ -301,6 +308,13 @@ def trainer(hps, opts):
   # Up to the strategy nothing runs a TensorFlow op: the thread pools and a
   # multi-worker strategy must be set before the first.
   log_root = opts.log_root
+  if opts.init_from and opts.resume_training:
+    raise errors.UsageError('--init_from starts a new run; --resume_training '
+                            'continues one: give one of them')
+  init_weights = scale_factor = None
+  if opts.init_from:
+    hps, info, init_weights = browser.read_model(opts.init_from, opts.hparams)
+    scale_factor = float(info['scale_factor'])
   prefix = checkpoints.latest_checkpoint(log_root) if opts.resume_training else None
   magenta_run = prefix is not None and checkpoints.is_magenta_prefix(prefix)
   if opts.resume_training:
@@ -333,7 +347,8 @@ def trainer(hps, opts):
                  'chief' if chief else 'worker', hps.batch_size)
   logging.info('Loading data files.')
   tf.random.set_seed(seed)
-  datasets = utils.load_dataset(opts.data_dir, hps, seed=seed)
+  datasets = utils.load_dataset(opts.data_dir, hps, seed=seed,
+                                scale_factor=scale_factor)
   train_set, valid_set, test_set, hps, eval_hps, _ = datasets
   logging.info('Dataset: %d/%d/%d sketches, max_seq_len %d.', len(train_set),
                len(valid_set), len(test_set), hps.max_seq_len)
@@ -342,6 +357,9 @@ def trainer(hps, opts):
   with strategy.scope():
     model = sketch_rnn_model.Model(hps, seed=seed)
     optimizer = sketch_rnn_model.Adam(model.trainable_variables)
+    if init_weights is not None:
+      browser.assign_weights(model, init_weights)
+      logging.info('Initialised from %s (a fresh optimiser).', opts.init_from)
   steps = None
   if distributed:
     steps = distribute.DistributedSteps(strategy, model, optimizer, hps.batch_size)
@@ -368,6 +386,7 @@ def trainer(hps, opts):
                    reader.restored_path, start_step, best_valid_cost)
     if chief:
       checkpoints.write_model_config(log_root, hps)
+      checkpoints.write_scale_factor(log_root, train_set.scale_factor)
     num_samples = opts.num_samples if chief else 0
 
     with StopSignals() as signals:
@@ -399,7 +418,7 @@ def trainer(hps, opts):
 
 def main(unused_argv):
   hps = hparams.get_default_hparams()
-  if FLAGS.hparams:
+  if FLAGS.hparams and not FLAGS.init_from:  # else on top of the file's
     hps.parse(FLAGS.hparams)
   if FLAGS.max_nonfinite_steps < 1:
     raise errors.UsageError('--max_nonfinite_steps must be at least 1')
@@ -409,7 +428,7 @@ def main(unused_argv):
       jit_compile=FLAGS.jit_compile, num_samples=FLAGS.num_samples,
       hparams=FLAGS.hparams, max_nonfinite_steps=FLAGS.max_nonfinite_steps,
       distribution_strategy=FLAGS.distribution_strategy,
-      collective_timeout=FLAGS.collective_timeout))
+      collective_timeout=FLAGS.collective_timeout, init_from=FLAGS.init_from))
 
 
 def run_main(argv=None):

@@ -572,12 +572,13 @@ class Prefetcher:
 
 
 def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
-                 cache_dir=None):
+                 cache_dir=None, scale_factor=None):
   """Magenta's load_dataset: the three DataLoaders and the three hyperparameter sets.
 
   data_dir is a folder or an http(s) URL under which each of hparams.data_set is
-  fetched (and cached). Returns [train_set, valid_set, test_set, hps, eval_hps,
-  sample_hps]; hps is a copy of `hparams` with max_seq_len set from the data.
+  fetched (and cached). scale_factor: normalise by this (a model's own, e.g. a
+  browser model's) rather than by the train split's. Returns [train_set,
+  valid_set, test_set, hps, eval_hps, sample_hps]; hps is a copy of `hparams` with max_seq_len set from the data.
   """
   names = hparams.data_set
   if isinstance(names, str):
@@ -622,7 +623,8 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
       splits['train'], hps.batch_size, max_seq_length=hps.max_seq_len,
       random_scale_factor=hps.random_scale_factor,
       augment_stroke_prob=hps.augment_stroke_prob, rng=rng, **classes['train'])
-  normalizing_scale_factor = train_set.calculate_normalizing_scale_factor()
+  normalizing_scale_factor = (train_set.calculate_normalizing_scale_factor()
+                              if scale_factor is None else scale_factor)
   if not np.isfinite(normalizing_scale_factor) or normalizing_scale_factor <= 0:
     raise SketchRNNError(
         'the train split\'s dx, dy have standard deviation %s; cannot normalise '

@@ -14,13 +14,15 @@ from sketch_rnn import cli
 from sketch_rnn import errors
 from sketch_rnn import scale_sweep
 from sketch_rnn import sketch_rnn_eval
+from sketch_rnn import sketch_rnn_export
 from sketch_rnn import sketch_rnn_sample
 from sketch_rnn import sketch_rnn_train
 
 from conftest import REPO
 
 TOOLS = {'sketch_rnn_train': sketch_rnn_train, 'sketch_rnn_eval': sketch_rnn_eval,
-         'sketch_rnn_sample': sketch_rnn_sample, 'scale_sweep': scale_sweep}
+         'sketch_rnn_sample': sketch_rnn_sample, 'scale_sweep': scale_sweep,
+         'sketch_rnn_export': sketch_rnn_export}
 
 
 def help_of(tool, capsys):
