@@ -32,6 +32,7 @@ setup(
             "sketch_rnn_eval=sketch_rnn.sketch_rnn_eval:run_main",
             "sketch_rnn_sample=sketch_rnn.sketch_rnn_sample:run_main",
             "scale_sweep=sketch_rnn.scale_sweep:run_main",
+            "sketch_rnn_data=sketch_rnn.sketch_rnn_data:run_main",
         ],
     },
     classifiers=[
