@@ -33,6 +33,7 @@ setup(
             "sketch_rnn_sample=sketch_rnn.sketch_rnn_sample:run_main",
             "sketch_rnn_export=sketch_rnn.sketch_rnn_export:run_main",
             "scale_sweep=sketch_rnn.scale_sweep:run_main",
+            "sketch_rnn_data=sketch_rnn.sketch_rnn_data:run_main",
         ],
     },
     classifiers=[

@@ -66,10 +66,12 @@ FLAG_TABLE = {
     'resume_training': Flag('boolean', False,
                             'Continue from the latest checkpoint in --log_root.'),
     # this project's
-    'seed': Flag('integer', None,
-                 'Seed for the weights, the data order and augmentation, eps and '
-                 'dropout. Default: a fresh one (training) or 0 (evaluation, '
-                 'sampling).'),
+    'seed': Flag('integer', None, {
+        None: 'Seed for the weights, the data order and augmentation, eps and '
+              'dropout. Default: a fresh one (training) or 0 (evaluation, '
+              'sampling).',
+        'sketch_rnn_data': 'Seed of the shuffle that splits the drawings (default '
+                           '0).'}),
     'checkpoint': Flag('string', None, CHECKPOINT_HELP),
     'jit_compile': Flag('boolean', False,
                         'Compile the whole train step with XLA (slower on a CPU; '
@@ -126,6 +128,7 @@ FLAG_TABLE = {
                    'Greedy decoding: the most likely component and pen state, its '
                    'mean.'),
     'out': Flag('string', None, {
+        'sketch_rnn_data': 'The .npz to write (ndjson, svg, strokes).',
         'sketch_rnn_sample': 'The grid to write: .svg, or .png for pixels; default '
                              '<log_root>/sample_<mode>.svg (with --model_json: '
                              'sample_<mode>.svg here). --mode=encode: the .npy of '
@@ -192,6 +195,20 @@ FLAG_TABLE = {
     'grid': Flag('string', None,
                  'With --metrics: also draw prior samples, reconstructions and an '
                  'interpolation into this SVG (a study run\'s grid.svg).'),
+    # sketch_rnn_data's
+    'epsilon': Flag('float', 2.0,
+                    'Ramer-Douglas-Peucker tolerance in units of the 0-255 box '
+                    '(QuickDraw: 2.0; 0 keeps every point).'),
+    'split': Flag('string', '70000,2500,2500',
+                  'train,valid,test per class: counts (QuickDraw\'s, scaled down '
+                  'together when a class has fewer drawings) or fractions such as '
+                  '0.9,0.05,0.05.'),
+    'recognized_only': Flag('boolean', False,
+                            'ndjson: keep only drawings QuickDraw\'s classifier '
+                            'recognised ("recognized": true).'),
+    'skip_bad': Flag('boolean', False,
+                     'Leave out unreadable drawings (lines, files) and count them, '
+                     'instead of stopping at the first.'),
 }
 HELP_ARGS = ('-h', '-help', '--help', '--helpshort', '-?')
 

@@ -13,6 +13,7 @@ import pytest
 from sketch_rnn import cli
 from sketch_rnn import errors
 from sketch_rnn import scale_sweep
+from sketch_rnn import sketch_rnn_data
 from sketch_rnn import sketch_rnn_eval
 from sketch_rnn import sketch_rnn_export
 from sketch_rnn import sketch_rnn_sample
@@ -22,7 +23,8 @@ from conftest import REPO
 
 TOOLS = {'sketch_rnn_train': sketch_rnn_train, 'sketch_rnn_eval': sketch_rnn_eval,
          'sketch_rnn_sample': sketch_rnn_sample, 'scale_sweep': scale_sweep,
-         'sketch_rnn_export': sketch_rnn_export}
+         'sketch_rnn_export': sketch_rnn_export,
+         'sketch_rnn_data': sketch_rnn_data}
 
 
 def help_of(tool, capsys):

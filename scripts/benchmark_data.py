@@ -1,0 +1,129 @@
+# Copyright 2026 The sketch-rnn-tf2 Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Data loading at scale: the flat loader against the per-sketch one it replaced.
+
+  python scripts/benchmark_data.py --sizes=100000,1000000 --old_up_to=1000000
+
+For each size, writes a .npz of synthetic QuickDraw-like sketches (int16 stroke-3,
+about 125 points each, 70/2.5/2.5-style splits) and, each in a fresh process so the
+peak memory is its own, loads it with utils.load_dataset and with the old pipeline
+(per-sketch checks, tests/reference_loader.py), then times random_batch() at batch
+100 with Magenta's augmentation. Prints sketches per second, peak memory per sketch
+against the int16 payload, and milliseconds per batch (medians). Figures go in
+docs/performance.md, not here.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [REPO, os.path.join(REPO, 'tests')]
+
+
+def make_npz(path, n_train, seed=0):
+  """Sketches of 5-8 strokes, 10-30 points each, offsets of a 0-255 drawing."""
+  gen = np.random.default_rng(seed)
+  n_eval = max(100, n_train // 28)
+  arrays = {}
+  for split, n in (('train', n_train), ('valid', n_eval), ('test', n_eval)):
+    lengths = np.clip(gen.normal(125, 40, size=n).astype(np.int64), 10, 250)
+    points = gen.integers(-25, 26, size=(int(lengths.sum()), 3)).astype(np.int16)
+    points[:, 2] = gen.random(len(points)) < 0.06
+    ends = np.cumsum(lengths)
+    points[ends - 1, 2] = 1
+    array = np.empty(n, dtype=object)
+    for i, sketch in enumerate(np.split(points, ends[:-1])):
+      array[i] = sketch
+    arrays[split] = array
+  np.savez(path, **arrays)
+  return int(sum(len(s) for s in arrays['train']) + sum(
+      len(s) for s in arrays['valid']) + sum(len(s) for s in arrays['test']))
+
+
+def child(which, folder, name):
+  """One load and 50 batches, in this process: prints a JSON line."""
+  from sketch_rnn import data  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import hparams  # pylint: disable=g-import-not-at-top
+  hps = hparams.get_default_hparams()
+  hps.data_set = [name]
+  hps.max_seq_len = 250
+  base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+  start = time.perf_counter()
+  if which == 'new':
+    train = data.load_dataset(folder, hps, seed=0)[0]
+  else:
+    from reference_loader import ReferenceLoader  # pylint: disable=g-import-not-at-top
+    splits = data.load_npz(os.path.join(folder, name))
+    for split in data.SPLITS:  # the old load_npz checked each sketch alone
+      for i, sketch in enumerate(splits[split]):
+        data._check_sketch(sketch, '%s %d' % (split, i))  # pylint: disable=protected-access
+    train = ReferenceLoader(splits['train'], hps.batch_size, 250,
+                            random_scale_factor=hps.random_scale_factor,
+                            augment_stroke_prob=hps.augment_stroke_prob,
+                            rng=np.random.RandomState(0))
+    train.normalize()
+    for split in ('valid', 'test'):
+      ReferenceLoader(splits[split], 100, 250).normalize(train.scale_factor)
+  seconds = time.perf_counter() - start
+  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+  times = []
+  for _ in range(50):
+    t = time.perf_counter()
+    train.random_batch()
+    times.append(time.perf_counter() - t)
+  print(json.dumps(dict(seconds=seconds, peak=peak, batch_ms=1e3 * float(
+      np.median(times)), n=len(train))))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--sizes', default='100000,1000000,10000000')
+  parser.add_argument('--old_up_to', type=int, default=1000000,
+                      help='time the old loader up to this many sketches')
+  parser.add_argument('--child', nargs=3, help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args.child:
+    child(*args.child)
+    return
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.join(REPO, 'tests')]))
+  print('| sketches | loader | load s | sketches/s | peak MB | peak / payload | '
+        'batch ms |')
+  print('|---|---|---|---|---|---|---|')
+  for size in [int(s) for s in args.sizes.split(',')]:
+    with tempfile.TemporaryDirectory() as folder:
+      points = make_npz(os.path.join(folder, 'synth.npz'), size)
+      payload = points * 6  # int16 x 3
+      for which in ('old', 'new'):
+        if which == 'old' and size > args.old_up_to:
+          continue
+        out = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), '--child', which, folder,
+             'synth.npz'], env=env, capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        total = size + 2 * max(100, size // 28)
+        print('| %d | %s | %.2f | %.0f | %.0f | %.2f | %.2f |' % (
+            size, which, r['seconds'], total / r['seconds'], r['peak'] / 2**20,
+            r['peak'] / payload, r['batch_ms']), flush=True)
+
+
+if __name__ == '__main__':
+  main()
