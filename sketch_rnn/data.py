@@ -199,6 +199,28 @@ def load_npz(path, labels=False):
   return result
 
 
+def load_sketches(path):
+  """Every sketch of a user's .npz, checked as load_npz checks them: the train,
+  valid and test splits in that order, or the file's one array of sketches."""
+  try:
+    with zipfile.ZipFile(path) as archive:
+      names = [m[:-4] if m.endswith('.npy') else m for m in archive.namelist()]
+      single = len(names) == 1 and names[0] not in SPLITS
+      if single:
+        with archive.open(archive.namelist()[0]) as member:
+          array = _read_npy(member, path)
+  except (zipfile.BadZipFile, OSError) as e:
+    raise SketchRNNError('%s: not a readable .npz file (%s)' % (path, e)) from None
+  if not single:
+    data = load_npz(path)
+    return data['train'] + data['valid'] + data['test']
+  if not (array.dtype.hasobject or array.ndim == 3):
+    raise SketchRNNError('%s: expected an array of (n, 3) sketches, got %s %s' % (
+        path, array.dtype, array.shape))
+  _check_sketches(list(array), path)
+  return list(array)
+
+
 def _read_labels(archive, members, name, splits):
   """The optional class labels: {'labels': {split: int64 [n]}, 'class_names': [...]}.
 

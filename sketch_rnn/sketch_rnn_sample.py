@@ -40,7 +40,6 @@ if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import os
 import tempfile
-import zipfile
 
 from absl import flags
 import numpy as np
@@ -84,24 +83,7 @@ def read_sketches(path, scale_factor):
     raise errors.SketchRNNError(
         'the run has no scale_factor.json (trained before it was saved, or '
         'Magenta\'s): give --data_dir to recompute the factor --sketches needs')
-  try:
-    data = utils.load_npz(path)
-    sketches = data['train'] + data['valid'] + data['test']
-  except errors.SketchRNNError as e:
-    if 'missing split' not in str(e):
-      raise
-    with zipfile.ZipFile(path) as archive:
-      names = archive.namelist()
-      if len(names) != 1:
-        raise errors.SketchRNNError(
-            '%s: expected train, valid and test, or a single array of sketches; '
-            'found %s' % (path, ', '.join(names))) from None
-      with archive.open(names[0]) as member:
-        array = utils._read_npy(member, path)  # pylint: disable=protected-access
-    sketches = list(array)
-    for i, sketch in enumerate(sketches):
-      # pylint: disable-next=protected-access
-      utils._check_sketch(sketch, '%s sketch %d' % (path, i))
+  sketches = utils.load_sketches(path)
   if not sketches:
     raise errors.SketchRNNError('%s holds no sketches' % path)
   result = []
@@ -260,7 +242,7 @@ def main(unused_argv):
   out = FLAGS.out or os.path.join(log_root or '', 'sample_%s.svg' % mode)
   write_grid(sketches, out, titles, FLAGS.ncols or ncols, highlight)
   how = 'greedy' if FLAGS.greedy else 'temperature %g' % FLAGS.temperature
-  if FLAGS.mode == 'prior':
+  if FLAGS.mode == 'prior' and run.hps.conditional:  # an unconditional one has no z
     how += ', z ~ N(0, %g^2 I)' % prior_scale
   print('wrote %d sketches (%s, %s) to %s' % (len(sketches), FLAGS.mode, how, out))
 

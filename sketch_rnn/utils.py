@@ -38,6 +38,7 @@ get_max_len = _data.get_max_len
 is_url = _data.is_url
 load_dataset = _data.load_dataset
 load_npz = _data.load_npz
+load_sketches = _data.load_sketches
 _fetch = _data._fetch  # pylint: disable=protected-access
 
 
