@@ -28,11 +28,11 @@ of its training data and settings.
 import hashlib
 import json
 import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
+from sketch_rnn import files
 from sketch_rnn.errors import SketchRNNError
 
 FORMAT_VERSION = 1
@@ -267,15 +267,8 @@ def save(classifier, path, fingerprint):  # pylint: disable=redefined-outer-name
   arrays.update(format_version=np.int64(FORMAT_VERSION), size=np.int64(classifier.size),
                 class_names=np.array(classifier.class_names, dtype=str),
                 fingerprint=np.array(str(fingerprint)))
-  folder = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npz')
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      np.savez(f, **arrays)
-    os.replace(tmp, path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
+  with files.atomic_write(path, 'wb') as f:
+    np.savez(f, **arrays)
 
 
 def load(path):

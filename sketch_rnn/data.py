@@ -21,7 +21,6 @@ the names Magenta-style code uses.
 import hashlib
 import os
 import pickle
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,6 +28,7 @@ import zipfile
 
 import numpy as np
 
+from sketch_rnn import files
 from sketch_rnn.errors import SketchRNNError
 from sketch_rnn.hparams import eval_hparams
 
@@ -270,10 +270,8 @@ def _fetch(url, cache_dir=None, timeout=60.0):
     raise SketchRNNError('cannot download %s (offline? %s); put the file in a '
                          'folder and pass it as --data_dir' % (url, reason)) from None
   # Written aside and renamed in, so an interrupted download never looks cached.
-  fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix='.part')
-  with os.fdopen(fd, 'wb') as f:
+  with files.atomic_write(path, 'wb') as f:
     f.write(payload)
-  os.replace(tmp, path)
   return path
 
 

@@ -34,10 +34,10 @@ BadDrawing in place of its strokes (so --skip_bad can go on); `build`, `split` a
 import gc
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from sketch_rnn import files
 from sketch_rnn.errors import SketchRNNError
 
 SIDE = 255.0  # QuickDraw's simplified drawings span 0-255
@@ -442,10 +442,8 @@ def write_npz(path, data):
   folder = os.path.dirname(os.path.abspath(path))
   if not os.path.isdir(folder):
     raise SketchRNNError('--out %s: no such folder' % path)
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npz')
-  with os.fdopen(fd, 'wb') as f:
+  with files.atomic_write(path, 'wb') as f:
     np.savez_compressed(f, **arrays)
-  os.replace(tmp, path)
 
 
 def lengths_summary(sketches):

@@ -19,12 +19,11 @@ the last lift (a sample cut at its end-of-sketch with the pen down) are a stroke
 too, as Magenta's draw_strokes draws them.
 """
 
-import os
-import tempfile
 
 import numpy as np
 import svgwrite
 
+from sketch_rnn import files
 from sketch_rnn import errors
 from sketch_rnn import utils
 
@@ -168,13 +167,6 @@ def grid_png(sketches, path, ncols=None, cell=96, margin=6, width=2, highlight=N
   from PIL import Image  # pylint: disable=g-import-not-at-top
   pixels = grid_pixels(sketches, ncols=ncols, cell=cell, margin=margin, width=width,
                        highlight=highlight)
-  folder = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.png')
-  os.close(fd)
-  try:
-    Image.fromarray(pixels).save(tmp, format='PNG')
-    os.replace(tmp, path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
+  with files.atomic_write(path, 'wb') as f:
+    Image.fromarray(pixels).save(f, format='PNG')
   return pixels

@@ -38,8 +38,10 @@ if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
   import _checkout  # pylint: disable=unused-import
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+from sketch_rnn import files
+from sketch_rnn import quiet
+quiet.import_tensorflow()  # first: its start-up lines off the terminal
 import os
-import tempfile
 
 from absl import flags
 import numpy as np
@@ -107,15 +109,8 @@ def fit_length(sketches, max_seq_len, truncate, path):
 
 def write_npy(path, array):
   """np.save, whole or not at all."""
-  folder = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npy')
-  os.close(fd)
-  try:
-    np.save(tmp, array)
-    os.replace(tmp, path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
+  with files.atomic_write(path, 'wb') as f:
+    np.save(f, array)
 
 
 def draw_samples(run, mode, num=16, temperature=0.5, greedy=False, index_a=0,

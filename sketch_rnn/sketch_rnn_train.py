@@ -29,6 +29,8 @@ if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
   import _checkout  # pylint: disable=unused-import
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+from sketch_rnn import quiet
+quiet.import_tensorflow()  # first: its start-up lines off the terminal
 import dataclasses
 import os
 import shutil

@@ -19,15 +19,14 @@ Formats (Ha & Eck 2017):
   stroke-5: (n, 5) rows of (dx, dy, p1 pen down, p2 pen up, p3 end of sketch).
 """
 
-import os
 import queue
-import tempfile
 import threading
 
 import numpy as np
 
 # Safe .npz loading, the DataLoader and load_dataset live in data.py; these are
 # their names of old (Magenta's scripts use utils.load_dataset and utils.DataLoader).
+from sketch_rnn import files
 from sketch_rnn import data as _data
 
 MAX_OFFSET = _data.MAX_OFFSET
@@ -175,13 +174,7 @@ def augment_strokes(strokes, prob=0.0, rng=np.random):
   return result
 
 
-def write_text_atomic(path, text):
-  """Writes to a temporary file beside path, then renames it into place."""
-  folder = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')
-  with os.fdopen(fd, 'w') as f:
-    f.write(text)
-  os.replace(tmp, path)
+write_text_atomic = files.write_text  # written whole or not at all
 
 
 # ---------------------------------------------------------------------------

@@ -136,3 +136,22 @@ def test_each_tool_runs_as_a_file_from_anywhere(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert re.findall(r'^  --(\w+)', proc.stdout, re.M) == list(
         TOOLS[tool].FLAG_NAMES)
+
+
+@pytest.mark.slow
+def test_tensorflows_start_up_lines_stay_off_the_terminal(tmp_path):
+  env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+  missing = str(tmp_path / 'nope')
+  def run(environ):
+    return subprocess.run(
+        [sys.executable, '-m', 'sketch_rnn.sketch_rnn_eval', '--log_root=' + missing],
+        cwd=REPO, env=environ, capture_output=True, text=True, timeout=300,
+        check=False)
+  proc = run(env)
+  assert proc.returncode == 1
+  # The error is all there is: no oneDNN, CUDA or cuInit line above it.
+  assert proc.stderr == 'sketch_rnn_eval: error: --log_root %s: no such folder\n' % (
+      missing)
+  # TensorFlow's own variable wins: set, TensorFlow prints as it would.
+  loud = run(dict(env, TF_CPP_MIN_LOG_LEVEL='0'))
+  assert loud.returncode == 1 and len(loud.stderr.splitlines()) > 1
