@@ -58,6 +58,18 @@ _SAFE_GLOBALS[('numpy', 'ndarray')] = np.ndarray
 _SAFE_GLOBALS[('numpy', 'dtype')] = np.dtype
 
 
+def _latin1_encode(text, encoding='latin1'):
+  """Protocol 2 pickles bytes as _codecs.encode(str, 'latin1'): that, and no
+  other codec (some, such as zlib's, do more than re-encode)."""
+  if not isinstance(text, str) or encoding not in ('latin1', 'latin-1'):
+    raise pickle.UnpicklingError('refused to unpickle _codecs.encode(%s, %r)' % (
+        type(text).__name__, encoding))
+  return text.encode('latin1')
+
+
+_SAFE_GLOBALS[('_codecs', 'encode')] = _latin1_encode
+
+
 class _ArrayUnpickler(pickle.Unpickler):
   """Unpickles numpy arrays and numbers, nothing else."""
 
@@ -73,10 +85,18 @@ SPLITS = ('train', 'valid', 'test')
 # Offsets are clamped to +-1000 for training (Magenta's limit); numbers far beyond
 # any drawing's size mean the file is not stroke-3 data.
 MAX_OFFSET = 100000
+# A member of a .npz is refused before it is read when it inflates beyond this:
+# QuickDraw's largest split is ~100 MB, a zip bomb is not. (Tests lower it.)
+MAX_MEMBER_BYTES = 1 << 30
+# A sketch longer than this is refused: QuickDraw's longest is under 1,000 points
+# after simplification, and max_seq_len (so every batch) follows the longest.
+# sketch_rnn_train's --max_sketch_points sets it.
+MAX_SKETCH_POINTS = 10000
 
 
-def _read_npy(member, label):
-  """Reads one .npy member of a zip; object arrays through _ArrayUnpickler."""
+def _read_npy(member, label, size=None):
+  """Reads one .npy member of a zip (size: its declared uncompressed size);
+  object arrays through _ArrayUnpickler."""
   version = np.lib.format.read_magic(member)
   if version == (1, 0):
     shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
@@ -85,7 +105,11 @@ def _read_npy(member, label):
   else:
     raise SketchRNNError('%s: unsupported .npy version %s' % (label, version))
   if not dtype.hasobject:
-    count = int(np.prod(shape))
+    count = int(np.prod(shape, dtype=object))
+    if size is not None and count * dtype.itemsize > size:
+      # The header claims more than the member holds: refused before allocating.
+      raise SketchRNNError('%s: its header declares %d bytes of data, the member '
+                           'holds %d' % (label, count * dtype.itemsize, size))
     data = member.read(count * dtype.itemsize)
     if len(data) != count * dtype.itemsize:
       raise SketchRNNError('%s: truncated array data' % label)
@@ -137,6 +161,10 @@ def _check_sketches(sketches, label):
     if (not isinstance(sketch, np.ndarray) or sketch.dtype.kind not in 'iuf' or
         sketch.ndim != 2 or sketch.shape[1] != 3 or sketch.shape[0] < 1):
       _check_sketch(sketch, '%s sketch %d' % (label, i))
+    if len(sketch) > MAX_SKETCH_POINTS:
+      raise SketchRNNError(
+          '%s sketch %d: %d points, more than the limit of %d (--max_sketch_points)'
+          % (label, i, len(sketch), MAX_SKETCH_POINTS))
   if not sketches:
     return
   points = np.concatenate(sketches)
@@ -148,6 +176,18 @@ def _check_sketches(sketches, label):
     ends = np.cumsum([len(s) for s in sketches])
     i = int(np.searchsorted(ends, np.flatnonzero(bad)[0], side='right'))
     _check_sketch(sketches[i], '%s sketch %d' % (label, i))
+
+
+def _check_member_size(archive, member_name, label):
+  """Refuses a member that would inflate beyond MAX_MEMBER_BYTES. zipfile stops
+  reading a member at its declared size (and checks the CRC there), so the
+  declared size bounds what is read."""
+  size = archive.getinfo(member_name).file_size
+  if size > MAX_MEMBER_BYTES:
+    raise SketchRNNError(
+        '%s: inflates to %.1f MB, over the limit of %.1f MB for one split (a zip '
+        'bomb, or not stroke data)' % (label, size / 1e6, MAX_MEMBER_BYTES / 1e6))
+  return size
 
 
 def load_npz(path, labels=False):
@@ -174,9 +214,10 @@ def load_npz(path, labels=False):
           name, ', '.join(missing), ', '.join(sorted(members)) or 'nothing'))
     for split in SPLITS:
       label = '%s[%s]' % (name, split)
+      size = _check_member_size(archive, members[split], label)
       try:
         with archive.open(members[split]) as member:
-          array = _read_npy(member, label)
+          array = _read_npy(member, label, size)
       except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
         if isinstance(e, SketchRNNError):
           raise
@@ -211,8 +252,10 @@ def _read_labels(archive, members, name, splits):
     raise SketchRNNError('%s: has class labels but not %s' % (name, ', '.join(missing)))
   read = {}
   for key in wanted:
+    label = '%s[%s]' % (name, key)
+    size = _check_member_size(archive, members[key], label)
     with archive.open(members[key]) as member:
-      read[key] = _read_npy(member, '%s[%s]' % (name, key))
+      read[key] = _read_npy(member, label, size)
   class_names = [str(c) for c in read['class_names'].reshape(-1)]
   labels = {}
   for split in SPLITS:
