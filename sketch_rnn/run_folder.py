@@ -13,8 +13,9 @@
 # limitations under the License.
 """Run-folder safety for the trainer: one trainer per folder, no run destroyed.
 
-- `RunLock`: `<log_root>/train.lock`, created with O_EXCL (atomic on local
-  filesystems and on NFSv3+), holds the host and PID of the trainer writing there.
+- `RunLock`: `<log_root>/train.lock`, created exclusively (a hard link, else
+  O_EXCL: atomic on local filesystems and on NFS), holds the host and PID of the
+  trainer writing there.
   A second trainer refuses, naming the holder. A lock whose process is gone is
   taken over, with a line, only when it was taken on this host: a PID of another
   host cannot be checked, so such a lock is removed by hand once that trainer is
@@ -77,13 +78,27 @@ class RunLock:
     self.held = False
 
   def _create(self):
+    # Written whole beside it, then hard-linked in (link fails when the name
+    # exists, like O_EXCL, and is atomic on NFS too): a kill never leaves a lock
+    # without its holder. Where links are not supported, O_EXCL.
+    aside = '%s.%s.%d' % (self.path, self.holder['host'], os.getpid())
+    with open(aside, 'w') as f:
+      json.dump(self.holder, f)
     try:
-      fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+      os.link(aside, self.path)
+      return True
     except FileExistsError:
       return False
-    with os.fdopen(fd, 'w') as f:
-      json.dump(self.holder, f)
-    return True
+    except OSError:
+      try:
+        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+      except FileExistsError:
+        return False
+      with os.fdopen(fd, 'w') as f:
+        json.dump(self.holder, f)
+      return True
+    finally:
+      os.remove(aside)
 
   def acquire(self):
     if self._create():
