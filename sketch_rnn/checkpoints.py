@@ -23,12 +23,16 @@ or from a browser model (browser.py's .gen.json / .vae.json).
 """
 
 import dataclasses
+import errno
 import json
 import os
+import re
+import shutil
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.checkpoint import checkpoint_management  # pylint: disable=g-direct-tensorflow-import
 
 from sketch_rnn import browser
 from sketch_rnn import hparams
@@ -44,7 +48,7 @@ from sketch_rnn.errors import SketchRNNError
 def magenta_checkpoint_path(path):
   """A checkpoint prefix from a run folder (its latest) or a prefix itself."""
   if os.path.isdir(path):
-    prefix = tf.train.latest_checkpoint(path)
+    prefix = latest_checkpoint(path)
     if prefix is None:
       raise SketchRNNError('%s: no checkpoint in this folder' % path)
     return prefix
@@ -102,6 +106,65 @@ MODEL_CONFIG = 'model_config.json'
 SCALE_FACTOR = 'scale_factor.json'
 CHECKPOINT_NAME = 'vector'  # files vector-<step>.*, as Magenta names them
 MAX_TO_KEEP = 5  # Magenta's Saver default
+_PREFIX = re.compile(re.escape(CHECKPOINT_NAME) + r'-(\d+)\.index$')
+
+
+def checkpoints_on_disk(log_root):
+  """The prefixes of log_root's complete checkpoints (an .index is renamed in
+  last), oldest first by step, whatever the `checkpoint` pointer file says."""
+  if not os.path.isdir(log_root):
+    return []
+  found = []
+  for name in os.listdir(log_root):
+    match = _PREFIX.match(name)
+    if match:
+      found.append((int(match.group(1)), os.path.join(log_root, name[:-6])))
+  return [p for _, p in sorted(found)]
+
+
+def pointer_problem(log_root):
+  """Why log_root's `checkpoint` pointer file cannot be trusted, or None."""
+  path = os.path.join(log_root, 'checkpoint')
+  if not os.path.exists(path):
+    return 'no checkpoint pointer file'
+  try:
+    state = tf.train.get_checkpoint_state(log_root)
+  except (ValueError, tf.errors.OpError) as e:
+    return 'pointer file %s unreadable (%s)' % (path, str(e).splitlines()[0][:100])
+  if state is None or not state.model_checkpoint_path:
+    return 'pointer file %s is empty' % path
+  prefix = state.model_checkpoint_path
+  if not os.path.isabs(prefix):
+    prefix = os.path.join(log_root, prefix)
+  if not tf.io.gfile.exists(prefix + '.index'):
+    return 'pointer file %s names %s, which is missing' % (
+        path, os.path.basename(prefix))
+  return None
+
+
+def rebuild_pointer(log_root, latest):
+  """Points log_root's `checkpoint` file at latest, listing the checkpoints on
+  disk up to it: rotation then covers every one of the run's (also one a kill
+  left out of the pointer), and never the newer ones that did not load."""
+  steps = {p: int(_PREFIX.match(os.path.basename(p) + '.index').group(1))
+           for p in checkpoints_on_disk(log_root)}
+  limit = steps.get(latest)
+  kept = [p for p, n in steps.items() if limit is None or n <= limit]
+  if latest not in kept:
+    kept.append(latest)
+  # CheckpointManager rotates those stamped after last_preserved_timestamp: this
+  # project's, by their files' times; Magenta's are stamped as preserved, so
+  # that a resumed Magenta run never deletes a checkpoint Magenta wrote.
+  stamps = [os.path.getmtime(p + '.index') for p in kept]
+  preserved = min(stamps) - 1
+  stamps = [preserved if is_magenta_prefix(p) else t for p, t in zip(kept, stamps)]
+  # What CheckpointManager writes itself (the public tf.train API has no writer).
+  checkpoint_management.update_checkpoint_state_internal(
+      log_root, os.path.join(log_root, os.path.basename(latest)),
+      all_model_checkpoint_paths=[os.path.join(log_root, os.path.basename(p))
+                                  for p in kept],
+      save_relative_paths=True, all_model_checkpoint_timestamps=stamps,
+      last_preserved_timestamp=preserved)
 
 
 def write_model_config(log_root, hps):
@@ -176,6 +239,13 @@ def rng_state_from_text(rng, text):
   rng.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
 
 
+def _is_disk_full(error):
+  if isinstance(error, OSError):
+    return error.errno in (errno.ENOSPC, errno.EDQUOT)
+  return (isinstance(error, tf.errors.ResourceExhaustedError) or
+          'No space left' in str(error) or 'quota exceeded' in str(error).lower())
+
+
 # Where tf.train.Checkpoint files RunCheckpoint's `global_step`.
 _GLOBAL_STEP_KEY = 'global_step/.ATTRIBUTES/VARIABLE_VALUE'
 
@@ -199,9 +269,20 @@ class RunCheckpoint:
     if optimizer is not None:
       parts['optimizer'] = optimizer
     self.checkpoint = tf.train.Checkpoint(**parts)
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, log_root, max_to_keep=max_to_keep,
-        checkpoint_name=CHECKPOINT_NAME)
+    try:
+      self._manager = tf.train.CheckpointManager(
+          self.checkpoint, log_root, max_to_keep=max_to_keep,
+          checkpoint_name=CHECKPOINT_NAME)
+    except (ValueError, tf.errors.OpError):
+      # A broken pointer file: restore() scans the disk and needs no manager; the
+      # trainer rebuilds the pointer (rebuild_pointer) before it saves.
+      self._manager = None
+
+  @property
+  def manager(self):
+    if self._manager is None:
+      raise SketchRNNError('%s: %s' % (self.log_root, pointer_problem(self.log_root)))
+    return self._manager
 
   def save(self, global_step, best_valid_cost, data_rng=None):
     """Saves as vector-<global_step>, named after the train steps it holds.
@@ -221,7 +302,24 @@ class RunCheckpoint:
     self.best_valid_cost.assign(best_valid_cost)
     if data_rng is not None:
       self.data_rng_state.assign(rng_state_to_text(data_rng))
-    return self.manager.save(checkpoint_number=global_step)
+    previous = self.manager.latest_checkpoint
+    try:
+      return self.manager.save(checkpoint_number=global_step)
+    except (tf.errors.OpError, OSError) as e:
+      if not _is_disk_full(e):
+        raise
+      prefix = os.path.join(self.log_root, '%s-%d' % (CHECKPOINT_NAME, global_step))
+      remove_temporaries(self.log_root, prefix)
+      need = 3 * 4 * sum(int(np.prod(v.shape)) for v in
+                         self.checkpoint.model.trainable_variables) + (1 << 20)
+      raise SketchRNNError(
+          '%s: disk full while saving step %d (a checkpoint needs about %.1f MB, '
+          '%.1f MB free); %s; free some space and continue with '
+          '--resume_training' % (
+              self.log_root, global_step, need / 1e6,
+              shutil.disk_usage(self.log_root).free / 1e6,
+              'the previous checkpoint %s is intact' % previous if previous
+              else 'no checkpoint was saved')) from None
 
   def restore(self, path=None, data_rng=None):
     """Restores path, or else the newest checkpoint that loads.
@@ -229,7 +327,9 @@ class RunCheckpoint:
     Returns (step, best_valid_cost). Older checkpoints are tried when the newest
     is unreadable, so a run killed at a bad moment still resumes.
     """
-    candidates = [path] if path else list(reversed(self.manager.checkpoints))
+    # The disk, not the pointer file: a checkpoint a kill left out of it, or one
+    # a broken pointer hides, is still found.
+    candidates = [path] if path else list(reversed(checkpoints_on_disk(self.log_root)))
     if not candidates:
       raise NoCheckpointError('%s: no checkpoint to resume from' % self.log_root)
     errors, mismatched = [], []
@@ -264,7 +364,22 @@ class RunCheckpoint:
 
 
 def latest_checkpoint(log_root):
-  return tf.train.latest_checkpoint(log_root) if os.path.isdir(log_root) else None
+  """The pointer file's latest checkpoint, or else (no, a broken or a stale
+  pointer file) the newest complete one on disk; None when there is none."""
+  if not os.path.isdir(log_root):
+    return None
+  if pointer_problem(log_root) is None:
+    return tf.train.latest_checkpoint(log_root)
+  found = checkpoints_on_disk(log_root)
+  return found[-1] if found else None
+
+
+def resume_candidates(log_root):
+  """(prefixes newest first, notes): what a resume tries, and one line per
+  problem with the pointer file (none when there are no checkpoints)."""
+  found = list(reversed(checkpoints_on_disk(log_root)))
+  problem = pointer_problem(log_root) if found else None
+  return found, ([problem + '; using the checkpoints on disk'] if problem else [])
 
 
 def is_magenta_prefix(prefix):
@@ -370,3 +485,36 @@ def _open_browser_model(path, data_dir, overrides, seed, sampling):
   return TrainedRun(os.path.dirname(os.path.abspath(path)), path,
                     int(info.get('training_steps') or 0), hps, model, data,
                     scale_factor, info)
+
+
+def is_temporary(name):
+  """A file or folder a save in progress writes and a complete save removes."""
+  return ((name.startswith(CHECKPOINT_NAME + '-') and '_temp' in name)
+          or name.startswith('checkpoint.tmp') or name.startswith('.tmp-'))
+
+
+def remove_temporaries(log_root, prefix=None):
+  """Removes what an interrupted save left in log_root (or, with prefix, what
+  that one save left, including its partial files); returns the names removed."""
+  removed = []
+  if not os.path.isdir(log_root):
+    return removed
+  stem = os.path.basename(prefix) if prefix else None
+  for name in sorted(os.listdir(log_root)):
+    if stem is not None:
+      mine = name.startswith(stem + '_temp') or name.startswith(stem + '.')
+      if not (mine or name.startswith('checkpoint.tmp')):
+        continue
+    elif not is_temporary(name):
+      continue
+    path = os.path.join(log_root, name)
+    try:
+      if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+      else:
+        os.remove(path)
+      removed.append(name)
+    except OSError as e:
+      if e.errno != errno.ENOENT:
+        logging.warning('Could not remove %s: %s', path, e)
+  return removed

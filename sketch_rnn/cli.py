@@ -64,8 +64,17 @@ FLAG_TABLE = {
                        '); must set num_steps and none of the --sweep axes (each '
                        'run adds name=<value> for every axis).'}),
     'resume_training': Flag('boolean', False,
-                            'Continue from the latest checkpoint in --log_root.'),
+                            'Continue from the newest checkpoint in --log_root that '
+                            'loads (older ones are tried in turn).'),
     # this project's
+    'overwrite': Flag('boolean', False,
+                      'Start a new run in a --log_root that holds one: the old run '
+                      'is moved into <log_root>/replaced-<date>/, never deleted. '
+                      'Without it such a start is refused.'),
+    'max_sketch_points': Flag('integer', 10000,
+                              'Refuse data with a sketch longer than this many '
+                              'points (QuickDraw\'s are far shorter): max_seq_len, '
+                              'and so every batch, follows the longest.'),
     'seed': Flag('integer', None, {
         None: 'Seed for the weights, the data order and augmentation, eps and '
               'dropout. Default: a fresh one (training) or 0 (evaluation, '

@@ -58,6 +58,16 @@ _SAFE_GLOBALS[('numpy', 'ndarray')] = np.ndarray
 _SAFE_GLOBALS[('numpy', 'dtype')] = np.dtype
 
 
+def _latin1_encode(text, encoding='latin1'):  # protocol 2's bytes; no other codec
+  if not isinstance(text, str) or encoding not in ('latin1', 'latin-1'):
+    raise pickle.UnpicklingError('refused to unpickle _codecs.encode(%s, %r)' % (
+        type(text).__name__, encoding))
+  return text.encode('latin1')
+
+
+_SAFE_GLOBALS[('_codecs', 'encode')] = _latin1_encode
+
+
 class _ArrayUnpickler(pickle.Unpickler):
   """Unpickles numpy arrays and numbers, nothing else."""
 
@@ -73,10 +83,13 @@ SPLITS = ('train', 'valid', 'test')
 # Offsets are clamped to +-1000 for training (Magenta's limit); numbers far beyond
 # any drawing's size mean the file is not stroke-3 data.
 MAX_OFFSET = 100000
+# Refused: a member inflating beyond this (QuickDraw's largest is ~100 MB), before it
+# is read; a longer sketch (max_seq_len follows it; --max_sketch_points sets it).
+MAX_MEMBER_BYTES, MAX_SKETCH_POINTS = 1 << 30, 10000
 
 
-def _read_npy(member, label):
-  """Reads one .npy member of a zip; object arrays through _ArrayUnpickler."""
+def _read_npy(member, label, size=None):
+  """Reads one .npy member of a zip (of declared size); objects: _ArrayUnpickler."""
   version = np.lib.format.read_magic(member)
   if version == (1, 0):
     shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
@@ -85,7 +98,10 @@ def _read_npy(member, label):
   else:
     raise SketchRNNError('%s: unsupported .npy version %s' % (label, version))
   if not dtype.hasobject:
-    count = int(np.prod(shape))
+    count = int(np.prod(shape, dtype=object))
+    if size is not None and count * dtype.itemsize > size:  # before allocating
+      raise SketchRNNError('%s: its header declares %d bytes of data, the member '
+                           'holds %d' % (label, count * dtype.itemsize, size))
     data = member.read(count * dtype.itemsize)
     if len(data) != count * dtype.itemsize:
       raise SketchRNNError('%s: truncated array data' % label)
@@ -137,6 +153,10 @@ def _check_sketches(sketches, label):
     if (not isinstance(sketch, np.ndarray) or sketch.dtype.kind not in 'iuf' or
         sketch.ndim != 2 or sketch.shape[1] != 3 or sketch.shape[0] < 1):
       _check_sketch(sketch, '%s sketch %d' % (label, i))
+    if len(sketch) > MAX_SKETCH_POINTS:
+      raise SketchRNNError('%s sketch %d: %d points, more than the limit of %d '
+                           '(--max_sketch_points)' % (label, i, len(sketch),
+                                                     MAX_SKETCH_POINTS))
   if not sketches:
     return
   points = np.concatenate(sketches)
@@ -148,6 +168,17 @@ def _check_sketches(sketches, label):
     ends = np.cumsum([len(s) for s in sketches])
     i = int(np.searchsorted(ends, np.flatnonzero(bad)[0], side='right'))
     _check_sketch(sketches[i], '%s sketch %d' % (label, i))
+
+
+def _read_member(archive, member_name, label):
+  # zipfile reads a member up to its declared size (then checks the CRC): a bound.
+  size = archive.getinfo(member_name).file_size
+  if size > MAX_MEMBER_BYTES:
+    raise SketchRNNError(
+        '%s: inflates to %.1f MB, over the limit of %.1f MB for one split (a zip '
+        'bomb, or not stroke data)' % (label, size / 1e6, MAX_MEMBER_BYTES / 1e6))
+  with archive.open(member_name) as member:
+    return _read_npy(member, label, size)
 
 
 def load_npz(path, labels=False):
@@ -175,8 +206,7 @@ def load_npz(path, labels=False):
     for split in SPLITS:
       label = '%s[%s]' % (name, split)
       try:
-        with archive.open(members[split]) as member:
-          array = _read_npy(member, label)
+        array = _read_member(archive, members[split], label)
       except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
         if isinstance(e, SketchRNNError):
           raise
@@ -233,8 +263,7 @@ def _read_labels(archive, members, name, splits):
     raise SketchRNNError('%s: has class labels but not %s' % (name, ', '.join(missing)))
   read = {}
   for key in wanted:
-    with archive.open(members[key]) as member:
-      read[key] = _read_npy(member, '%s[%s]' % (name, key))
+    read[key] = _read_member(archive, members[key], '%s[%s]' % (name, key))
   class_names = [str(c) for c in read['class_names'].reshape(-1)]
   labels = {}
   for split in SPLITS:
@@ -277,7 +306,6 @@ def _fetch(url, cache_dir=None, timeout=60.0):
 
 def is_url(data_dir):
   return data_dir.startswith('http://') or data_dir.startswith('https://')
-
 
 
 # ---------------------------------------------------------------------------

@@ -265,12 +265,16 @@ class HParams:
 
   def _parse_scalar(self, name, kind, text):
     try:
+      if kind is str:
+        return text
+      # Python's int() and float() also take '1_000' and non-ASCII digits
+      # ('１２'); a number is written in ASCII digits, or it is a typo.
+      if not text.isascii() or '_' in text:
+        raise ValueError(text)
       if kind is bool:
         if text.lower() in ('true', 'false'):
           return text.lower() == 'true'
         return bool(int(text))
-      if kind is str:
-        return text
       return kind(text)
     except ValueError:
       raise self._fail(name, text) from None

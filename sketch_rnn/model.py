@@ -19,6 +19,8 @@ Ported from Magenta's sketch_rnn/model.py (Ha & Eck 2017, arXiv:1704.03477), plu
 fork's `scale`: the standard deviation of eps in z = mu + sigma * eps.
 """
 
+import os
+
 import numpy as np
 import tensorflow as tf
 
@@ -26,6 +28,7 @@ from sketch_rnn import bptt
 from sketch_rnn import hparams
 from sketch_rnn import rnn
 from sketch_rnn import runtime
+from sketch_rnn.errors import SketchRNNError
 
 # Where code written against Magenta's model.py looks for them.
 get_default_hparams = hparams.get_default_hparams
@@ -402,3 +405,47 @@ def evaluate_model(eval_fn, model, data_set, kl_w):
     _, x, s = data_set.get_batch(batch)
     total += [float(v) for v in eval_fn(model, x, s, kl_w)]
   return tuple(total / data_set.num_batches)
+
+
+def memory_estimate(hps):
+  """(parameters, bytes) a training run of hps needs, roughly, counted before any
+  array is made: the weights with their gradients, Adam's m and v and the numpy
+  arrays they are initialised from (5 float32 copies), and a batch's activations
+  kept for backpropagation (each step's gates, cell and output, twice)."""
+  e, d, z = hps.enc_rnn_size, hps.dec_rnn_size, hps.z_size
+  out = 6 * hps.num_mixture + 3
+  params = 4 * d * (5 + z + d + 1) + d * out + 2 * z * d
+  per_step = 8 * d + out
+  if hps.dec_model == 'hyper':
+    params += 4 * 256 * (5 + z + d + 256 + 1) + 12 * 32 * 4 * d
+    per_step += 8 * 256
+  if hps.conditional:
+    params += 2 * 4 * e * (5 + e + 1) + 2 * 2 * e * z
+    per_step += 2 * 8 * e
+  activations = 2 * 4 * hps.batch_size * (hps.max_seq_len + 1) * per_step
+  return params, 5 * 4 * params + activations
+
+
+def memory_limit():
+  """The bytes this process may use: physical memory, or a cgroup's lower limit."""
+  limit = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+  for path in ('/sys/fs/cgroup/memory.max',
+               '/sys/fs/cgroup/memory/memory.limit_in_bytes'):
+    try:
+      with open(path) as f:
+        limit = min(limit, int(f.read().strip()))
+    except (OSError, ValueError):  # absent, or 'max'
+      pass
+  return limit
+
+
+def check_memory(hps):
+  """Refuses hps whose model would not fit in memory, before anything allocates."""
+  params, needed = memory_estimate(hps)
+  limit = memory_limit()
+  if needed > limit:
+    raise SketchRNNError(
+        'the model would need about %.1f GB (%.3g parameters; batch_size=%d, '
+        'max_seq_len=%d), more than the %.1f GB of memory here: reduce '
+        'dec_rnn_size, enc_rnn_size or batch_size' % (
+            needed / 1e9, params, hps.batch_size, hps.max_seq_len, limit / 1e9))

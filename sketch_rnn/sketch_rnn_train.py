@@ -46,19 +46,22 @@ import tensorflow as tf
 from sketch_rnn import browser
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
+from sketch_rnn import data as sketch_data
 from sketch_rnn import distribute
 from sketch_rnn import draw
 from sketch_rnn import errors
 from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
+from sketch_rnn import run_folder
 from sketch_rnn import runtime
 from sketch_rnn import sample
 from sketch_rnn import utils
 
 FLAGS = flags.FLAGS
-FLAG_NAMES = ('data_dir', 'log_root', 'resume_training', 'hparams', 'seed',
-              'num_samples', 'jit_compile', 'max_nonfinite_steps',
-              'distribution_strategy', 'collective_timeout', 'init_from')
+FLAG_NAMES = ('data_dir', 'log_root', 'resume_training', 'overwrite', 'hparams',
+              'seed', 'num_samples', 'jit_compile', 'max_nonfinite_steps',
+              'max_sketch_points', 'distribution_strategy', 'collective_timeout',
+              'init_from')
 cli.define_flags(FLAG_NAMES)
 
 TRAIN_FORMAT = ('step: %d, lr: %.6f, klw: %0.4f, cost: %.4f, '
@@ -70,23 +73,33 @@ EVAL_FORMAT = ('eval_cost: %.4f, eval_recon: %.4f, '
 LOG_EVERY = 20
 
 
+class StopRequested(BaseException):
+  """A SIGTERM or SIGINT before training: a BaseException, so that no `except
+  Exception` of the data loading takes it for a bad file."""
+
+
 class StopSignals:
   """SIGTERM and SIGINT ask the loop to save and stop after the current step.
 
   A second signal exits at once; checkpoint files are written aside and renamed
   in, and the pointer to the latest moves last, so that cannot corrupt them.
+  While `interrupt` is set (loading, before training), a signal raises
+  StopRequested at once instead: there is nothing to save yet.
   """
 
   EXIT_CODES = {signal.SIGTERM: 0, signal.SIGINT: 130}
 
-  def __init__(self):
+  def __init__(self, interrupt=False):
     self.received = None
+    self.interrupt = interrupt
     self._previous = {}
 
   def _handle(self, signum, unused_frame):
     if self.received is not None:
       os._exit(128 + signum)  # pylint: disable=protected-access
     self.received = signum
+    if self.interrupt:
+      raise StopRequested()
 
   def __enter__(self):
     for signum in self.EXIT_CODES:
@@ -299,6 +312,8 @@ class Options:
   distribution_strategy: str = 'auto'
   collective_timeout: float = 600.0
   init_from: str = None  # a browser model to fine-tune
+  overwrite: bool = False  # move a run already in log_root aside
+  max_sketch_points: int = sketch_data.MAX_SKETCH_POINTS
 
 
 def trainer(hps, opts):
@@ -307,22 +322,58 @@ def trainer(hps, opts):
   On resume the run's model_config.json is the base, with opts.hparams on top.
   Returns the exit code: 0, or 130 when stopped by SIGINT.
   """
+  with StopSignals(interrupt=True) as signals:
+    try:
+      return _trainer(hps, opts, signals)
+    except StopRequested:
+      logging.info('received %s before training started: stopped, no step to '
+                   'save.', signal.Signals(signals.received).name)
+      return signals.exit_code
+
+
+def _resume_source(log_root):
+  """(prefix, is_magenta, notes) of a resume: the newest checkpoint on disk that
+  opens (RunCheckpoint.restore then checks it loads), and why others were not."""
+  candidates, notes = checkpoints.resume_candidates(log_root)
+  if not candidates:
+    raise errors.SketchRNNError(
+        '--resume_training: no checkpoint in --log_root %s' % log_root)
+  if not os.path.exists(os.path.join(log_root, checkpoints.MODEL_CONFIG)):
+    raise errors.SketchRNNError(
+        '--resume_training: %s holds checkpoints but no %s, so the model is '
+        'unknown; put the run\'s %s back' % (log_root, checkpoints.MODEL_CONFIG,
+                                              checkpoints.MODEL_CONFIG))
+  for prefix in candidates:
+    try:
+      tf.train.load_checkpoint(prefix)
+    except Exception:  # pylint: disable=broad-except
+      continue  # restore() names it among those skipped
+    return prefix, checkpoints.is_magenta_prefix(prefix), notes
+  return candidates[0], False, notes
+
+
+def _trainer(hps, opts, signals):
   # Up to the strategy nothing runs a TensorFlow op: the thread pools and a
   # multi-worker strategy must be set before the first.
   log_root = opts.log_root
   if opts.init_from and opts.resume_training:
     raise errors.UsageError('--init_from starts a new run; --resume_training '
                             'continues one: give one of them')
+  if opts.overwrite and opts.resume_training:
+    raise errors.UsageError('--overwrite starts a new run; --resume_training '
+                            'continues one: give one of them')
+  if opts.max_sketch_points < 1:
+    raise errors.UsageError('--max_sketch_points must be at least 1')
+  sketch_data.MAX_SKETCH_POINTS = opts.max_sketch_points
   init_weights = scale_factor = None
   if opts.init_from:
     hps, info, init_weights = browser.read_model(opts.init_from, opts.hparams)
     scale_factor = float(info['scale_factor'])
-  prefix = checkpoints.latest_checkpoint(log_root) if opts.resume_training else None
-  magenta_run = prefix is not None and checkpoints.is_magenta_prefix(prefix)
+  prefix, magenta_run = None, False
   if opts.resume_training:
-    if prefix is None:
-      raise errors.SketchRNNError(
-          '--resume_training: no checkpoint in --log_root %s' % log_root)
+    prefix, magenta_run, notes = _resume_source(log_root)
+    for note in notes:
+      logging.warning('%s.', note)
     hps = checkpoints.run_hparams(log_root, opts.hparams, key_only_ok=magenta_run)
   hparams.validate_hparams(hps)
   runtime.configure_threads(hps.precision)
@@ -331,6 +382,8 @@ def trainer(hps, opts):
   distributed = strategy.num_replicas_in_sync > 1 or opts.distribution_strategy in (
       'mirrored', 'multi_worker')
   chief = distribute.is_chief(strategy)
+  if chief and not opts.resume_training and not opts.overwrite:
+    run_folder.check_fresh_start(log_root, overwrite=False)  # refuse before loading
   seed = opts.seed
   if seed is None:
     # Every worker must draw the same global batches: a shared default.
@@ -355,6 +408,7 @@ def trainer(hps, opts):
   logging.info('Dataset: %d/%d/%d sketches, max_seq_len %d.', len(train_set),
                len(valid_set), len(test_set), hps.max_seq_len)
   logging.info('normalizing_scale_factor %4.4f.', train_set.scale_factor)
+  sketch_rnn_model.check_memory(hps)
 
   with strategy.scope():
     model = sketch_rnn_model.Model(hps, seed=seed)
@@ -369,16 +423,18 @@ def trainer(hps, opts):
   # known to be sound. A checkpoint holds the weights and Adam's m and v.
   num_params = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
   check_log_root(log_root, 3 * 4 * num_params + (1 << 20))
-  # Only the chief writes into log_root; other workers save (saving may take part
-  # in collectives) into a temporary folder they remove.
+  # Only the chief writes into log_root, and holds its lock; other workers save
+  # (saving may take part in collectives) into a temporary folder they remove.
   write_root = log_root if chief else tempfile.mkdtemp(prefix='sketch_rnn_worker_')
-  os.makedirs(write_root, exist_ok=True)
+  lock = run_folder.RunLock(log_root)
   try:
-    run = checkpoints.RunCheckpoint(write_root, model, optimizer)
+    if chief:
+      _open_run_folder(log_root, lock, opts)
     start_step, best_valid_cost = 0, 1e8
     if magenta_run:
       start_step = checkpoints.load_magenta_checkpoint(prefix, model, optimizer)
       logging.info('Resumed Magenta checkpoint %s at step %d.', prefix, start_step)
+      restored = prefix
     elif prefix is not None:
       reader = checkpoints.RunCheckpoint(log_root, model, optimizer)
       start_step, best_valid_cost = reader.restore(data_rng=train_set.rng)
@@ -386,28 +442,37 @@ def trainer(hps, opts):
         logging.warning('Skipped unreadable checkpoint %s.', skipped)
       logging.info('Resumed %s at step %d (best valid cost %.4f).',
                    reader.restored_path, start_step, best_valid_cost)
-    if chief:
-      checkpoints.write_model_config(log_root, hps)
-      checkpoints.write_scale_factor(log_root, train_set.scale_factor)
+      restored = reader.restored_path
+    try:
+      if chief and prefix is not None:
+        checkpoints.rebuild_pointer(log_root, restored)
+      if chief:
+        checkpoints.write_model_config(log_root, hps)
+        checkpoints.write_scale_factor(log_root, train_set.scale_factor)
+    except OSError as e:
+      raise errors.SketchRNNError('--log_root %s: cannot write (%s)' % (
+          log_root, e.strerror or e)) from None
+    run = checkpoints.RunCheckpoint(write_root, model, optimizer)
     num_samples = opts.num_samples if chief else 0
 
-    with StopSignals() as signals:
-      try:
-        step = train(model, optimizer, (train_set, valid_set, test_set), hps,
-                     eval_hps, run, write_root, start_step, best_valid_cost,
-                     jit_compile=opts.jit_compile,
-                     num_samples=num_samples,
-                     max_nonfinite_steps=opts.max_nonfinite_steps, signals=signals,
-                     steps=steps, write_events=chief)
-      except tf.errors.OpError as e:
-        if not distributed:
-          raise
-        raise distribute.worker_error(e) from None
-      if signals.received is not None:
-        return signals.exit_code
-      if num_samples:
-        write_samples_svg(model, log_root, num_samples, hps.max_seq_len)
+    signals.interrupt = False  # from here a signal saves, then stops
+    try:
+      step = train(model, optimizer, (train_set, valid_set, test_set), hps,
+                   eval_hps, run, write_root, start_step, best_valid_cost,
+                   jit_compile=opts.jit_compile,
+                   num_samples=num_samples,
+                   max_nonfinite_steps=opts.max_nonfinite_steps, signals=signals,
+                   steps=steps, write_events=chief)
+    except tf.errors.OpError as e:
+      if not distributed:
+        raise
+      raise distribute.worker_error(e) from None
+    if signals.received is not None:
+      return signals.exit_code
+    if num_samples:
+      write_samples_svg(model, log_root, num_samples, hps.max_seq_len)
   finally:
+    lock.release()
     if not chief:
       shutil.rmtree(write_root, ignore_errors=True)
   if chief:
@@ -416,6 +481,25 @@ def trainer(hps, opts):
   else:
     logging.info('Done: %d steps (a worker: the chief writes to %s)', step, log_root)
   return 0
+
+
+def _open_run_folder(log_root, lock, opts):
+  """Takes log_root's lock, removes what a killed save left, and for a new run
+  checks (again, now that no other trainer can write) that no run is there."""
+  try:
+    os.makedirs(log_root, exist_ok=True)
+    lock.acquire()
+  except OSError as e:
+    raise errors.SketchRNNError('--log_root %s: cannot create its lock (%s)' % (
+        log_root, e.strerror or e)) from None
+  removed = checkpoints.remove_temporaries(log_root)
+  if removed:
+    logging.warning('Removed what an interrupted save left: %s.', ', '.join(removed))
+  if not opts.resume_training:
+    run_folder.check_fresh_start(log_root, opts.overwrite)
+    pointer = os.path.join(log_root, 'checkpoint')
+    if os.path.exists(pointer):  # it names no checkpoint on disk
+      os.remove(pointer)
 
 
 def main(unused_argv):
@@ -430,7 +514,8 @@ def main(unused_argv):
       jit_compile=FLAGS.jit_compile, num_samples=FLAGS.num_samples,
       hparams=FLAGS.hparams, max_nonfinite_steps=FLAGS.max_nonfinite_steps,
       distribution_strategy=FLAGS.distribution_strategy,
-      collective_timeout=FLAGS.collective_timeout, init_from=FLAGS.init_from))
+      collective_timeout=FLAGS.collective_timeout, init_from=FLAGS.init_from,
+      overwrite=FLAGS.overwrite, max_sketch_points=FLAGS.max_sketch_points))
 
 
 def run_main(argv=None):

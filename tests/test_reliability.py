@@ -1,13 +1,17 @@
 """Preemption, crashes, non-finite steps and hostile input (the reliability issue)."""
 
+import io
 import os
+import pickle
 import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import zipfile
 
 from absl import flags
 import numpy as np
@@ -15,6 +19,7 @@ import pytest
 import tensorflow as tf
 
 from sketch_rnn import checkpoints
+from sketch_rnn import data as sketch_data
 from sketch_rnn import errors
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sketch_rnn_train
@@ -113,6 +118,8 @@ def test_sigkill_at_random_moments_never_loses_a_completed_save(tmp_path):
     proc.kill()
     out += proc.communicate(timeout=60)[0]
     kills += 1
+    if kills > 1:  # the killed run's lock is taken over
+      assert re.search(r'Took over the lock of PID \d+ on host', out), out[-2000:]
     if resume:
       resumed = RESUMED.search(out)
       assert resumed, out[-2000:]
@@ -131,6 +138,11 @@ def test_sigkill_at_random_moments_never_loses_a_completed_save(tmp_path):
   assert proc.returncode == 0, out[-2000:]
   assert 'Done: %d steps' % num_steps in out
   assert restored_step(log_root) == num_steps
+  # what the kills left mid-save was removed at a start, and rotation covers
+  # every checkpoint, also one saved just before a kill left it out of the pointer
+  assert not [f for f in os.listdir(log_root) if '_temp' in f or 'tmp' in f]
+  assert len(checkpoints.checkpoints_on_disk(log_root)) <= checkpoints.MAX_TO_KEEP
+  assert not os.path.exists(os.path.join(log_root, 'train.lock'))
 
 
 def test_newest_unreadable_checkpoint_falls_back_to_an_older_one(tmp_path):
@@ -308,7 +320,33 @@ def _write(folder, name, kind):
   elif kind == 'flat':
     flat = [np.array([[1, 1, 0], [1, 1, 1]], np.int16)] * 40
     splits = dict(train=_obj(flat), valid=_obj(flat), test=_obj(flat))
+  elif kind == 'too_long':  # above the limit the test sets, --max_sketch_points=500
+    s = np.zeros((501, 3), np.int16)
+    s[-1, 2] = 1
+    splits = sketch(s)
+  elif kind == 'zip_bomb':  # 3 MB of zeros in a few kB; the test lowers the limit
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+      for split in ('valid', 'test'):
+        z.writestr(split + '.npy', _npy_bytes(splits[split]))
+      z.writestr('train.npy', _npy_bytes(np.zeros((250000, 4, 3), np.int16)))
+    return
+  elif kind == 'lying_header':  # declares 10^12 points in a member of 1 kB
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, dict(
+        descr='<i2', fortran_order=False, shape=(10 ** 12, 3)))
+    header = out.getvalue() + b'\0' * 600
+    with zipfile.ZipFile(path, 'w') as z:
+      for split in ('valid', 'test'):
+        z.writestr(split + '.npy', _npy_bytes(splits[split]))
+      z.writestr('train.npy', header)
+    return
   np.savez(path, **splits)
+
+
+def _npy_bytes(array):
+  out = io.BytesIO()
+  np.save(out, array, allow_pickle=True)
+  return out.getvalue()
 
 
 FILE_CASES = [
@@ -332,6 +370,12 @@ FILE_CASES = [
                r'absurd'),
     ('pen_value', r'bad.npz\[valid\] sketch 5: pen value 7 at point 1'),
     ('flat', r"the train split's dx, dy have standard deviation 0.0"),
+    ('too_long', r'bad.npz\[valid\] sketch 5: 501 points, more than the limit of 500 '
+                 r'\(--max_sketch_points\)'),
+    ('zip_bomb', r'bad.npz\[train\]: inflates to 6.0 MB, over the limit of 4.2 MB for '
+                 r'one split'),
+    ('lying_header', r'bad.npz\[train\]: its header declares 6000000000000 bytes of '
+                     r'data, the member holds'),
 ]
 
 HPARAM_CASES = [
@@ -353,6 +397,18 @@ HPARAM_CASES = [
     ('augment_stroke_prob=1.2', 'augment_stroke_prob=1.2: must be in [0, 1]'),
     ('dec_model=gru', "dec_model='gru': must be one of lstm, layer_norm, hyper"),
     ('enc_model=transformer', "enc_model='transformer': must be one of"),
+    ('z_size=\uff11\uff12', "hyperparameter 'z_size' expects an int, got '\uff11\uff12'"),
+    ('z_size=1_000', "hyperparameter 'z_size' expects an int, got '1_000'"),
+    ('scale=1_0.5', "hyperparameter 'scale' expects a float, got '1_0.5'"),
+]
+
+# Refused once the data is loaded, before the model is built.
+MEMORY_CASES = [
+    ('dec_rnn_size=200000', r'the model would need about \d+\.\d GB \(1.6e\+11 '
+                            r'parameters; batch_size=16, max_seq_len=\d+\), more than '
+                            r'the \d+\.\d GB of memory here'),
+    ('dec_rnn_size=2147483648', r'the model would need about \d+\.\d GB \(1.84e\+19 '
+                                r'parameters'),
 ]
 
 FLAG_CASES = [
@@ -360,6 +416,9 @@ FLAG_CASES = [
     (['--seed=abc'], 'flag --seed=abc: invalid literal', 2),
     (['--resume_training=maybe'], 'flag --resume_training=maybe', 2),
     (['--max_nonfinite_steps=0'], '--max_nonfinite_steps must be at least 1', 2),
+    (['--max_sketch_points=0'], '--max_sketch_points must be at least 1', 2),
+    (['--overwrite', '--resume_training'], '--overwrite starts a new run; '
+                                           '--resume_training continues one', 2),
     (['--resume_training'], '--resume_training: no checkpoint in --log_root', 1),
     (['--data_dir=/no/such/folder'], '--data_dir /no/such/folder: no such folder', 1),
     (['--log_root=/etc/hostname/run'], '--log_root /etc/hostname/run: /etc/hostname '
@@ -388,6 +447,8 @@ def _table():
              None) for h, m in HPARAM_CASES]
   cases += [('flags:' + ' '.join(a), a + ['--hparams=data_set=[%s]' % BUNDLED_SET], m,
              c, None) for a, m, c in FLAG_CASES]
+  cases += [('memory:' + h, ['--hparams=data_set=[%s],batch_size=16,%s'
+                              % (BUNDLED_SET, h)], m, 1, None) for h, m in MEMORY_CASES]
   cases.append(('file:missing', ['--hparams=data_set=[nope.npz]'],
                 'nope.npz: no such file', 1, None))
   return cases
@@ -395,21 +456,25 @@ def _table():
 
 @pytest.mark.parametrize('label,argv,message,code,kind', _table(),
                          ids=[c[0] for c in _table()])
-def test_broken_input_table(tmp_path, capsys, label, argv, message, code, kind):
+def test_broken_input_table(tmp_path, capsys, monkeypatch, label, argv, message, code,
+                            kind):
   del label
   data = tmp_path / 'data'
   shutil.copytree(BUNDLED, data)
   if kind:
     _write(str(data), 'bad.npz', kind)
+  monkeypatch.setattr(sketch_data, 'MAX_MEMBER_BYTES', 4 << 20)  # shapes.npz: 1.1 MB
+  monkeypatch.setattr(sketch_data, 'MAX_SKETCH_POINTS', sketch_data.MAX_SKETCH_POINTS)
   log_root = tmp_path / 'logs'
-  argv = ['--data_dir=%s' % data, '--log_root=%s' % log_root] + argv
+  argv = ['--data_dir=%s' % data, '--log_root=%s' % log_root,
+          '--max_sketch_points=500'] + argv
   status, err = _run_in_process(argv, capsys)
   assert status == code, err
   lines = [l for l in err.splitlines() if l.strip()]
   assert len(lines) == 1 and lines[0].startswith('sketch_rnn_train: error: '), err
   assert message in lines[0] or _matches(message, lines[0]), lines[0]
   assert not log_root.exists()
-  assert len(_table()) >= 30
+  assert len(_table()) >= 40
 
 
 def test_pickled_code_does_not_run(tmp_path, capsys):
@@ -421,3 +486,207 @@ def test_pickled_code_does_not_run(tmp_path, capsys):
   status, _ = _run_in_process(['--data_dir=%s' % data, '--log_root=%s' % (tmp_path / 'l'),
                                '--hparams=data_set=[bad.npz],batch_size=4'], capsys)
   assert status == 1 and not marker.exists()
+
+
+def test_protocol_2_pickles_load_and_other_codecs_are_refused(tmp_path):
+  path = str(tmp_path / 'p2.npz')
+  good = _good()
+  with zipfile.ZipFile(path, 'w') as z:
+    for split in ('train', 'valid', 'test'):
+      stream = pickle.dumps(_obj(good), protocol=2)
+      assert b'_codecs' in stream  # how protocol 2 writes bytes
+      z.writestr(split + '.npy', np.lib.format.magic(1, 0) + _object_header(len(good))
+                 + stream)
+  loaded = sketch_data.load_npz(path)
+  for a, b in zip(loaded['valid'], good):
+    np.testing.assert_array_equal(a, b)
+  # _codecs.encode('x', 'zlib') in a protocol 2 stream: not a re-encoding
+  evil = b'\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x04\x00\x00\x00zlib\x86R.'
+  with pytest.raises(errors.SketchRNNError, match=r"x\[y\]: refused to unpickle "
+                     r"_codecs.encode\(str, 'zlib'\)"):
+    sketch_data._read_npy(io.BytesIO(  # pylint: disable=protected-access
+        np.lib.format.magic(1, 0) + _object_header() + evil), 'x[y]')
+
+
+def _object_header(n=1):
+  out = io.BytesIO()
+  np.lib.format.write_array_header_1_0(out, dict(descr='|O', fortran_order=False,
+                                                 shape=(n,)))
+  return out.getvalue()[len(np.lib.format.magic(1, 0)):]
+
+
+# --- run folders: never destroyed, never shared ------------------------------------
+
+
+def _files(log_root):
+  return sorted(f for f in os.listdir(log_root) if f.startswith('vector-'))
+
+
+def _error_lines(out):
+  return [l for l in out.splitlines() if 'sketch_rnn_train: error:' in l]
+
+
+@pytest.mark.slow
+def test_two_trainers_on_one_folder_and_fresh_starts_on_a_run(tmp_path):
+  log_root = str(tmp_path / 'run')
+  first = start(log_root, '--seed=1', '--hparams=%s,num_steps=100000,save_every=10'
+                % TINY)
+  try:
+    out = read_until(first, r'saving model')
+    assert 'saving model' in out, out[-2000:]
+    # a resume, and a fresh start with --overwrite, while it runs: the lock refuses
+    for args in (['--resume_training'], ['--overwrite', '--seed=2', '--hparams=' + TINY]):
+      proc = start(log_root, *args)
+      other = proc.communicate(timeout=240)[0]
+      assert proc.returncode == 1, other[-2000:]
+      lines = _error_lines(other)
+      assert len(lines) == 1 and re.search(
+          r'--log_root \S+ is in use by PID %d on host \S+ \(since [\d:T-]+\); wait '
+          r'for it, stop it, or use another --log_root' % first.pid, lines[0]), other
+  finally:
+    first.send_signal(signal.SIGTERM)
+    out += first.communicate(timeout=120)[0]
+  assert first.returncode == 0, out[-2000:]
+  assert not os.path.exists(os.path.join(log_root, 'train.lock'))
+  before = {f: os.path.getmtime(os.path.join(log_root, f)) for f in os.listdir(log_root)}
+  # a fresh start (another seed) is refused before anything is loaded or written
+  proc = start(log_root, '--seed=3', '--hparams=%s,num_steps=5' % TINY)
+  other = proc.communicate(timeout=240)[0]
+  assert proc.returncode == 1 and len(_error_lines(other)) == 1, other[-2000:]
+  assert re.search(r'--log_root \S+ holds a run \((vector-\d+(, )?)+\): continue it '
+                   r'with --resume_training, use another --log_root, or pass '
+                   r'--overwrite to move it aside', other)
+  assert {f: os.path.getmtime(os.path.join(log_root, f))
+          for f in os.listdir(log_root)} == before
+  # --overwrite moves the old run aside, whole, and starts a new one
+  proc = start(log_root, '--overwrite', '--seed=3',
+               '--hparams=%s,num_steps=5,save_every=100' % TINY)
+  other = proc.communicate(timeout=240)[0]
+  assert proc.returncode == 0, other[-2000:]
+  aside = [f for f in os.listdir(log_root) if f.startswith('replaced-')]
+  assert len(aside) == 1 and '--overwrite: moved the previous run' in other
+  assert sorted(os.listdir(os.path.join(log_root, aside[0]))) == sorted(before)
+  assert _files(log_root) == ['vector-5.data-00000-of-00001', 'vector-5.index']
+  assert restored_step(os.path.join(log_root, aside[0])) >= 11
+
+
+def test_lock_is_exclusive_and_a_dead_holder_is_taken_over(tmp_path):
+  from sketch_rnn import run_folder  # pylint: disable=g-import-not-at-top
+  log_root = str(tmp_path)
+  with run_folder.RunLock(log_root) as lock:
+    with pytest.raises(errors.SketchRNNError, match=r'is in use by PID %d on host'
+                       % os.getpid()):
+      run_folder.RunLock(log_root).acquire()
+  assert not os.path.exists(lock.path)
+  dead = int(open('/proc/sys/kernel/pid_max').read()) - 1
+  while run_folder._pid_alive(dead):  # pylint: disable=protected-access
+    dead -= 1
+  host = run_folder.RunLock(log_root).holder['host']
+  for other_host, taken in ((host, True), ('elsewhere', False)):
+    with open(lock.path, 'w') as f:
+      f.write('{"host": "%s", "pid": %d}' % (other_host, dead))
+    if taken:
+      with run_folder.RunLock(log_root) as again:
+        assert run_folder._read_lock(again.path)['pid'] == os.getpid()  # pylint: disable=protected-access
+    else:  # another host's PID cannot be checked: removed by hand
+      with pytest.raises(errors.SketchRNNError, match=r'in use by PID %d on host '
+                         r'elsewhere .*; if that trainer is gone, remove \S+train.lock'
+                         % dead):
+        run_folder.RunLock(log_root).acquire()
+
+
+def test_resume_falls_back_past_a_missing_index_and_a_broken_pointer(tmp_path):
+  log_root = str(tmp_path / 'run')
+  hps = sketch_rnn_model.get_default_hparams().parse(TINY)
+  run = checkpoints.RunCheckpoint(log_root, sketch_rnn_model.Model(hps, seed=0))
+  for step in (11, 21, 31):
+    run.save(step, 1.0)
+  os.remove(os.path.join(log_root, 'vector-31.index'))
+  for pointer, note in ((None, r'names vector-31, which is missing'),
+                        ('', r'unreadable \(Invalid checkpoint state'),
+                        ('model_checkpoint_path: "vector-99"\n', 'names vector-99'),
+                        (False, 'no checkpoint pointer file')):
+    if pointer is False:
+      os.remove(os.path.join(log_root, 'checkpoint'))
+    elif pointer is not None:
+      with open(os.path.join(log_root, 'checkpoint'), 'w') as f:
+        f.write(pointer)
+    found, notes = checkpoints.resume_candidates(log_root)
+    assert [os.path.basename(p) for p in found] == ['vector-21', 'vector-11']
+    assert len(notes) == 1 and re.search(note, notes[0]), notes
+    assert checkpoints.latest_checkpoint(log_root) == found[0]
+    again = checkpoints.RunCheckpoint(log_root, sketch_rnn_model.Model(hps, seed=1))
+    assert again.restore()[0] == 21
+  checkpoints.rebuild_pointer(log_root, found[0])
+  assert checkpoints.pointer_problem(log_root) is None
+  assert checkpoints.RunCheckpoint(log_root, sketch_rnn_model.Model(
+      hps, seed=1)).manager.checkpoints == found[::-1]
+
+
+@pytest.mark.slow
+def test_resume_without_model_config_is_one_line(tmp_path):
+  log_root = str(tmp_path / 'run')
+  hps = sketch_rnn_model.get_default_hparams().parse(TINY)
+  checkpoints.RunCheckpoint(log_root, sketch_rnn_model.Model(hps, seed=0)).save(3, 1.0)
+  proc = start(log_root, '--resume_training')
+  out = proc.communicate(timeout=240)[0]
+  assert proc.returncode == 1 and _error_lines(out) == [
+      'sketch_rnn_train: error: --resume_training: %s holds checkpoints but no '
+      'model_config.json, so the model is unknown; put the run\'s model_config.json '
+      'back' % log_root], out[-2000:]
+
+
+@pytest.mark.slow  # mount and umount are processes
+def test_disk_full_during_a_save_is_one_line_and_keeps_the_last_checkpoint(tmp_path):
+  if os.geteuid() != 0:
+    pytest.skip('mounting a small tmpfs needs root')
+  folder = tmp_path / 'small'
+  folder.mkdir()
+  if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', str(folder)],
+                    capture_output=True, check=False).returncode:
+    pytest.skip('cannot mount a tmpfs here')
+  try:
+    model, adam, _, _ = _tiny_model()
+    log_root = str(folder / 'run')
+    run = checkpoints.RunCheckpoint(log_root, model, adam)
+    good = run.save(6, 1.0)
+    free = shutil.disk_usage(log_root).free
+    with open(str(folder / 'filler'), 'wb') as f:  # leave less than a checkpoint
+      f.write(b'\0' * (free - 16 * 1024))
+    with pytest.raises(errors.SketchRNNError, match=(
+        r'%s: disk full while saving step 7 \(a checkpoint needs about \d+\.\d MB, '
+        r'0\.0 MB free\); the previous checkpoint %s is intact; free some space and '
+        r'continue with --resume_training' % (re.escape(log_root), re.escape(good)))):
+      run.save(7, 0.5)
+    assert _files(log_root) == ['vector-6.data-00000-of-00001', 'vector-6.index']
+    assert not [f for f in os.listdir(log_root) if 'tmp' in f or '_temp' in f]
+    assert checkpoints.latest_checkpoint(log_root) == good
+    again = checkpoints.RunCheckpoint(log_root, _tiny_model()[0])
+    assert again.restore()[0] == 6
+  finally:
+    subprocess.run(['umount', str(folder)], check=False)
+
+
+@pytest.mark.slow
+def test_sigterm_while_loading_data_exits_0_with_a_line(tmp_path):
+  server = socket.socket()
+  server.bind(('127.0.0.1', 0))
+  server.listen(1)  # accepts the connection, never answers: loading hangs
+  try:
+    log_root = str(tmp_path / 'run')
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONUNBUFFERED='1',
+               SKETCH_RNN_CACHE=str(tmp_path / 'cache'))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'sketch_rnn.sketch_rnn_train', '--log_root=' + log_root,
+         '--data_dir=http://127.0.0.1:%d/data' % server.getsockname()[1],
+         '--hparams=' + TINY], cwd=REPO, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    out = read_until(proc, r'Loading data files')
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    out += proc.communicate(timeout=60)[0]
+  finally:
+    server.close()
+  assert proc.returncode == 0, out[-2000:]
+  assert 'received SIGTERM before training started: stopped, no step to save.' in out
+  assert 'Traceback' not in out and not os.path.exists(log_root)
