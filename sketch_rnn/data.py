@@ -369,14 +369,19 @@ class DataLoader:
       # Already clamped and in order (a cache's memory map): shared, not copied.
       self._points = points.view(np.ndarray)
       return
-    # Gathered in the sorted order, so a sketch is a slice, and clamped once.
-    rows = _ranges(starts, self._lengths)
+    # Gathered in the sorted order, so a sketch is a slice, and clamped once; a
+    # block of sketches at a time, so the row indices never cover the split.
     integral = points.dtype.kind in 'iu' and self.limit <= np.iinfo(np.int16).max
     dtype = np.int16 if integral else np.float32
-    self._points = np.empty((len(rows), 3), dtype=dtype)
-    for a in range(0, len(rows), CHUNK):
-      block = points[rows[a:a + CHUNK]]
-      self._points[a:a + CHUNK] = np.clip(block, -self.limit, self.limit)
+    ends = np.cumsum(self._lengths)
+    self._points = np.empty((int(ends[-1]) if len(ends) else 0, 3), dtype=dtype)
+    a = 0
+    while a < len(ends):
+      b = max(a + 1, int(np.searchsorted(ends, self._starts[a] + CHUNK, 'right')))
+      rows = _ranges(starts[a:b], self._lengths[a:b])
+      self._points[self._starts[a]:ends[b - 1]] = np.clip(
+          points[rows], -self.limit, self.limit)
+      a = b
 
   def _values(self, rows):
     """Stored rows to Magenta's float32 values: divided by each factor in turn."""
@@ -413,7 +418,7 @@ class DataLoader:
   def calculate_normalizing_scale_factor(self):
     """Standard deviation of all dx and dy values, pooled, in float32 like Magenta:
     np.std of the float32 values in the same order, bit for bit, but made a chunk
-    at a time (_float32_std), so no float32 copy of the split is held."""
+    at a time (flat.float32_std), so no float32 copy of the split is held."""
     if not len(self):
       return 1.0
 

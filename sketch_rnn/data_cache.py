@@ -39,6 +39,7 @@ import zipfile
 import numpy as np
 
 from sketch_rnn import data
+from sketch_rnn import flat
 from sketch_rnn.errors import SketchRNNError
 
 # Raised when what is stored, or how, changes: old caches are then rebuilt.
@@ -85,17 +86,12 @@ def _hash_arrays(arrays):
 
 
 def _flatten(sketches):
-  """A split's list of sketches as points in loader order, file-order starts and
-  lengths, and the largest |dx|, |dy|."""
+  """A split's list of sketches (emptied) as points in loader order, file-order
+  starts and lengths, and the largest |dx|, |dy|."""
   lengths = np.array([len(s) for s in sketches], dtype=np.int64)
-  if not len(sketches):
-    return np.zeros((0, 3), np.int16), lengths, lengths, 0.0
   # The DataLoader's own sort (on int64 lengths, nothing dropped): its loaders then
   # find the points already in their order.
-  order = np.argsort(lengths.astype(np.int64))
-  points = np.concatenate([sketches[i] for i in order])
-  starts = np.empty_like(lengths)
-  starts[order] = np.cumsum(lengths[order]) - lengths[order]
+  points, starts, lengths, _ = flat.from_sketches(sketches, np.argsort(lengths))
   max_abs = 0.0
   for a in range(0, len(points), data.CHUNK):
     max_abs = max(max_abs, float(np.abs(points[a:a + data.CHUNK, 0:2]).max()))

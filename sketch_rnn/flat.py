@@ -33,12 +33,20 @@ class FlatSplit(collections.namedtuple(
   already in its sorted order (as data_cache stores them)."""
 
 
-def from_sketches(sketches):
-  """A list of sketches as a FlatSplit, in the list's order."""
+def from_sketches(sketches, order=None):
+  """A list of sketches as a FlatSplit, the points laid out in `order` (default:
+  the list's). Empties the list as it copies, so its arrays are freed as the
+  flat copy grows: the peak is about one copy, not two."""
   lengths = np.array([len(x) for x in sketches], dtype=np.int64)
-  points = (np.concatenate([np.asarray(x).reshape(-1, 3) for x in sketches])
-            if sketches else np.zeros((0, 3), np.int16))
-  return FlatSplit(points, np.cumsum(lengths) - lengths, lengths)
+  order = np.arange(len(sketches)) if order is None else order
+  dtype = (np.result_type(*{x.dtype for x in sketches}) if sketches else np.int16)
+  points = np.empty((int(lengths.sum()), 3), dtype=dtype)
+  starts = np.empty_like(lengths)
+  starts[order] = np.cumsum(lengths[order]) - lengths[order]
+  for i in order.tolist():
+    points[starts[i]:starts[i] + lengths[i]] = sketches[i]
+    sketches[i] = None
+  return FlatSplit(points, starts, lengths)
 
 
 def concatenate(flats):

@@ -19,6 +19,7 @@ import os
 import numpy as np
 import pytest
 
+from sketch_rnn import data
 from sketch_rnn import data_cache
 from sketch_rnn import flat
 from sketch_rnn import utils
@@ -181,3 +182,22 @@ def test_distinct_sampler_draws_distinct_uniform_seeded_batches():
   assert lengths == sorted(len(s) for s in sketches)  # all of them, once each
   with pytest.raises(SketchRNNError, match="sampler 'fast': expected one of"):
     utils.DataLoader(sketches, sampler='fast')
+
+
+def test_the_gather_and_the_flat_copy_a_block_at_a_time(monkeypatch):
+  gen = np.random.default_rng(7)
+  sketches = [gen.integers(-2000, 2000, size=(int(n), 3)).astype(np.int16)
+              for n in gen.integers(1, 90, size=200)]
+  for s in sketches:
+    s[:, 2] = s[:, 0] > 0
+  whole = utils.DataLoader(sketches, batch_size=5, max_seq_length=80)
+  monkeypatch.setattr(data, 'CHUNK', 37)  # rows per block: smaller than a sketch
+  split = flat.from_sketches(list(sketches), np.argsort(
+      [len(s) for s in sketches]))
+  for blocks in (utils.DataLoader(sketches, batch_size=5, max_seq_length=80),
+                 utils.DataLoader(split, batch_size=5, max_seq_length=80)):
+    np.testing.assert_array_equal(blocks.source_index, whole.source_index)
+    np.testing.assert_array_equal(blocks._points, whole._points)  # pylint: disable=protected-access
+  for k in (0, 17, 199):
+    np.testing.assert_array_equal(
+        split.points[split.starts[k]:split.starts[k] + split.lengths[k]], sketches[k])
