@@ -15,6 +15,8 @@
 rebuilt when stale or corrupt), the chunked float32 std and the O(B) sampler."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -201,3 +203,23 @@ def test_the_gather_and_the_flat_copy_a_block_at_a_time(monkeypatch):
   for k in (0, 17, 199):
     np.testing.assert_array_equal(
         split.points[split.starts[k]:split.starts[k] + split.lengths[k]], sketches[k])
+
+
+@pytest.mark.slow
+def test_processes_building_one_cache_at_once_all_get_it(tmp_path):
+  write(tmp_path / 'a.npz', n=(3000, 100, 100))
+  code = ('import sys; from sketch_rnn import data_cache; c = data_cache.load('
+          'sys.argv[1]); print(float(c["train_factor"]), int(c["splits"]'
+          '["train"].lengths.sum()))')
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
+             SKETCH_RNN_CACHE=str(tmp_path / 'home'))
+  procs = [subprocess.Popen([sys.executable, '-c', code, str(tmp_path / 'a.npz')],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env) for _ in range(3)]
+  outs = [p.communicate(timeout=120) for p in procs]
+  assert [p.returncode for p in procs] == [0, 0, 0], outs
+  assert len({out for out, _ in outs}) == 1 and not any(err for _, err in outs)
+  assert len(os.listdir(tmp_path / data_cache.FOLDER)) == 1  # no half-built one
+  assert not os.path.exists(tmp_path / 'home')  # a lost race is no fallback
+  assert_same(loaders(tmp_path, ['a.npz'], cache=True),
+              loaders(tmp_path, ['a.npz'], cache=False))
