@@ -11,16 +11,22 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Data loading at scale: the flat loader against the per-sketch one it replaced.
+"""Data loading at scale: the cache and the flat loader against the old loader.
 
-  python scripts/benchmark_data.py --sizes=100000,1000000 --old_up_to=1000000
+  python scripts/benchmark_data.py --sizes=100000,1000000,10000000 \
+      --old_up_to=100000 --npz_up_to=1000000
 
 For each size, writes a .npz of synthetic QuickDraw-like sketches (int16 stroke-3,
 about 125 points each, 70/2.5/2.5-style splits) and, each in a fresh process so the
-peak memory is its own, loads it with utils.load_dataset and with the old pipeline
-(per-sketch checks, tests/reference_loader.py), then times random_batch() at batch
-100 with Magenta's augmentation. Prints sketches per second, peak memory per sketch
-against the int16 payload, and milliseconds per batch (medians). Figures go in
+peak memory is its own, loads it with the old pipeline (per-sketch checks,
+tests/reference_loader.py; up to --old_up_to), with load_dataset from the .npz
+(cache=False), building the cache (the first cache=True load), and from the cache
+(a later one), then times random_batch() at batch 100 with Magenta's augmentation,
+with Magenta's sampler and with sampler='distinct'. Above --npz_up_to no .npz is
+made (one of 10 million sketches takes minutes and tens of GB to write): the cache
+is written directly from flat synthetic arrays, beside a small stand-in .npz, and
+only the cache load is timed. Prints sketches per second, peak memory against the
+int16 payload, and milliseconds per batch (medians). Figures go in
 docs/performance.md, not here.
 """
 
@@ -39,10 +45,42 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [REPO, os.path.join(REPO, 'tests')]
 
 
+def make_cache(path, n_train, seed=0):
+  """The cache of n_train synthetic sketches, as data_cache writes it, for the
+  stand-in .npz at path (the points made a block at a time, in a memory map, in
+  the loaders' order); returns the number of points."""
+  from sketch_rnn import data_cache  # pylint: disable=g-import-not-at-top
+  gen = np.random.default_rng(seed)
+  tiny = np.empty(1, dtype=object)
+  tiny[0] = np.zeros((1, 3), np.int16)
+  np.savez(path, train=tiny, valid=tiny, test=tiny)
+  flats, total = {}, 0
+  for split, n in (('train', n_train), ('valid', max(100, n_train // 28)),
+                   ('test', max(100, n_train // 28))):
+    lengths = np.clip(gen.normal(125, 40, size=n).astype(np.int64), 10, 250)
+    order = np.argsort(lengths)  # the loaders' order, as data_cache keeps it
+    starts = np.empty_like(lengths)
+    starts[order] = np.cumsum(lengths[order]) - lengths[order]
+    points = np.lib.format.open_memmap(path + '.%s.npy' % split, mode='w+',
+                                       dtype=np.int16, shape=(int(lengths.sum()), 3))
+    for a in range(0, len(points), 1 << 24):
+      block = points[a:a + (1 << 24)]
+      block[:, 0:2] = gen.integers(-25, 26, size=(len(block), 2), dtype=np.int16)
+      block[:, 2] = gen.random(len(block), dtype=np.float32) < 0.06
+    points[np.cumsum(lengths[order]) - 1, 2] = 1
+    total += len(points)
+    flats[split] = (points, starts, lengths, 25.0, None)
+    del points
+  data_cache._write(path, data_cache.folder_for(path), flats, None)  # pylint: disable=protected-access
+  for split in ('train', 'valid', 'test'):
+    os.remove(path + '.%s.npy' % split)
+  return total
+
+
 def make_npz(path, n_train, seed=0):
   """Sketches of 5-8 strokes, 10-30 points each, offsets of a 0-255 drawing."""
   gen = np.random.default_rng(seed)
-  n_eval = max(100, n_train // 28)
+  n_eval = max(100, n_train // 28)  # as make_cache
   arrays = {}
   for split, n in (('train', n_train), ('valid', n_eval), ('test', n_eval)):
     lengths = np.clip(gen.normal(125, 40, size=n).astype(np.int64), 10, 250)
@@ -59,6 +97,19 @@ def make_npz(path, n_train, seed=0):
       len(s) for s in arrays['valid']) + sum(len(s) for s in arrays['test']))
 
 
+def peak_rss():
+  """This process's peak resident memory in bytes: VmHWM, which starts afresh at
+  exec (ru_maxrss keeps the parent's peak across it, hiding a smaller child's)."""
+  try:
+    with open('/proc/self/status') as f:
+      for line in f:
+        if line.startswith('VmHWM:'):
+          return int(line.split()[1]) * 1024
+  except OSError:
+    pass
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def child(which, folder, name):
   """One load and 50 batches, in this process: prints a JSON line."""
   from sketch_rnn import data  # pylint: disable=g-import-not-at-top
@@ -66,10 +117,10 @@ def child(which, folder, name):
   hps = hparams.get_default_hparams()
   hps.data_set = [name]
   hps.max_seq_len = 250
-  base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+  base = peak_rss()
   start = time.perf_counter()
-  if which == 'new':
-    train = data.load_dataset(folder, hps, seed=0)[0]
+  if which != 'old':
+    train = data.load_dataset(folder, hps, seed=0, cache=which != 'npz')[0]
   else:
     from reference_loader import ReferenceLoader  # pylint: disable=g-import-not-at-top
     splits = data.load_npz(os.path.join(folder, name))
@@ -84,14 +135,18 @@ def child(which, folder, name):
     for split in ('valid', 'test'):
       ReferenceLoader(splits[split], 100, 250).normalize(train.scale_factor)
   seconds = time.perf_counter() - start
-  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-  times = []
-  for _ in range(50):
-    t = time.perf_counter()
-    train.random_batch()
-    times.append(time.perf_counter() - t)
-  print(json.dumps(dict(seconds=seconds, peak=peak, batch_ms=1e3 * float(
-      np.median(times)), n=len(train))))
+  peak = peak_rss() - base
+  result = dict(seconds=seconds, peak=peak, n=len(train))
+  result['distinct'] = float('nan')  # the old loader has only Magenta's sampler
+  for sampler in ('magenta', 'distinct') if which != 'old' else ('magenta',):
+    train.sampler = sampler
+    times = []
+    for _ in range(50):
+      t = time.perf_counter()
+      train.random_batch()
+      times.append(time.perf_counter() - t)
+    result[sampler] = 1e3 * float(np.median(times))
+  print(json.dumps(result))
 
 
 def main():
@@ -99,6 +154,9 @@ def main():
   parser.add_argument('--sizes', default='100000,1000000,10000000')
   parser.add_argument('--old_up_to', type=int, default=1000000,
                       help='time the old loader up to this many sketches')
+  parser.add_argument('--npz_up_to', type=int, default=1000000,
+                      help='write a .npz up to this many sketches (above: the '
+                      'cache directly)')
   parser.add_argument('--child', nargs=3, help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.child:
@@ -106,23 +164,28 @@ def main():
     return
   env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.join(REPO, 'tests')]))
   print('| sketches | loader | load s | sketches/s | peak MB | peak / payload | '
-        'batch ms |')
-  print('|---|---|---|---|---|---|---|')
+        'batch ms, Magenta\'s sampler | batch ms, distinct |')
+  print('|---|---|---|---|---|---|---|---|')
   for size in [int(s) for s in args.sizes.split(',')]:
     with tempfile.TemporaryDirectory() as folder:
-      points = make_npz(os.path.join(folder, 'synth.npz'), size)
+      path = os.path.join(folder, 'synth.npz')
+      if size > args.npz_up_to:
+        points, runs = make_cache(path, size), ['cache']
+      else:
+        points = make_npz(path, size)
+        runs = ['old', 'npz', 'build', 'cache']
+        if size > args.old_up_to:
+          runs.remove('old')
       payload = points * 6  # int16 x 3
-      for which in ('old', 'new'):
-        if which == 'old' and size > args.old_up_to:
-          continue
+      for which in runs:
         out = subprocess.run(
             [sys.executable, os.path.abspath(__file__), '--child', which, folder,
              'synth.npz'], env=env, capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         total = size + 2 * max(100, size // 28)
-        print('| %d | %s | %.2f | %.0f | %.0f | %.2f | %.2f |' % (
+        print('| %d | %s | %.2f | %.0f | %.0f | %.2f | %.2f | %.2f |' % (
             size, which, r['seconds'], total / r['seconds'], r['peak'] / 2**20,
-            r['peak'] / payload, r['batch_ms']), flush=True)
+            r['peak'] / payload, r['magenta'], r['distinct']), flush=True)
 
 
 if __name__ == '__main__':

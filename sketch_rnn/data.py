@@ -30,6 +30,8 @@ import numpy as np
 
 from sketch_rnn import files
 from sketch_rnn.errors import SketchRNNError
+from sketch_rnn import flat
+from sketch_rnn.flat import FlatSplit, SAMPLERS, _augment, _ranges  # pylint: disable=protected-access
 from sketch_rnn.hparams import eval_hparams
 
 
@@ -350,13 +352,19 @@ class DataLoader:
 
   `rng` is a numpy RandomState; draws happen in Magenta's order (permutation, then
   per sketch two stretch factors and one number per point for point dropping), so
-  the same seed gives Magenta's batches.
+  the same seed gives Magenta's batches. sampler='distinct' draws random_batch()'s
+  sketches in O(batch_size) rather than permuting the split (the same distribution,
+  other draws: docs/data.md).
   """
 
   def __init__(self, strokes, batch_size=100, max_seq_length=250,
                scale_factor=1.0, random_scale_factor=0.0,
                augment_stroke_prob=0.0, limit=1000, rng=None, labels=None,
-               class_names=None):
+               class_names=None, sampler='magenta'):
+    if sampler not in SAMPLERS:
+      raise SketchRNNError('sampler %r: expected one of %s' % (
+          sampler, ', '.join(SAMPLERS)))
+    self.sampler = sampler
     self.batch_size = batch_size
     self.max_seq_length = max_seq_length
     self.random_scale_factor = random_scale_factor
@@ -377,36 +385,51 @@ class DataLoader:
   def preprocess(self, strokes):
     """Drops sketches longer than max_seq_length, clamps, sorts by length.
 
-    strokes: a list of (n, 3) arrays, or (points [N, 3], offsets [S + 1]), sketch
-    k being points[offsets[k]:offsets[k + 1]]."""
-    if isinstance(strokes, tuple):
+    strokes: a list of (n, 3) arrays, a FlatSplit, or (points [N, 3], offsets
+    [S + 1]), sketch k being points[offsets[k]:offsets[k + 1]]."""
+    max_abs = None
+    if isinstance(strokes, FlatSplit):
+      points, starts, lengths, max_abs = strokes
+      starts = np.asarray(starts, dtype=np.int64)
+      lengths = np.asarray(lengths, dtype=np.int64)
+    elif isinstance(strokes, tuple):
       points, offsets = strokes
       offsets = np.asarray(offsets, dtype=np.int64)
+      starts, lengths = offsets[:-1], np.diff(offsets)
     else:
       lengths = np.array([len(s) for s in strokes], dtype=np.int64)
-      offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+      starts = np.cumsum(lengths) - lengths
       points = (np.concatenate([np.asarray(s).reshape(-1, 3) for s in strokes])
                 if len(strokes) else np.zeros((0, 3), np.int16))
-    lengths = np.diff(offsets)
     kept = np.flatnonzero(lengths <= self.max_seq_length)
     # Magenta's (unstable) default argsort of the kept lengths, as int64: equal
     # lengths keep numpy's order, the same as Magenta's.
     idx = np.argsort(lengths[kept].astype(np.int64))
     self.source_index = kept[idx]
     self._lengths = lengths[self.source_index]
-    starts = offsets[:-1][self.source_index]
-    self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]]).astype(
-        np.int64)
-    # Gathered in the sorted order, so a sketch is a slice, and clamped once.
-    rows = _ranges(starts, self._lengths)
-    integral = points.dtype.kind in 'iu' and self.limit <= np.iinfo(np.int16).max
-    dtype = np.int16 if integral else np.float32
-    self._points = np.empty((len(rows), 3), dtype=dtype)
-    for a in range(0, len(rows), CHUNK):
-      block = points[rows[a:a + CHUNK]]
-      self._points[a:a + CHUNK] = np.clip(block, -self.limit, self.limit)
+    starts = starts[self.source_index]
+    self._starts = np.cumsum(self._lengths) - self._lengths
     self.strokes = Strokes(self)
     self.num_batches = len(self._lengths) // self.batch_size
+    if (points.dtype == np.int16 and max_abs is not None and max_abs <= self.limit
+        and len(points) == self._lengths.sum() and
+        np.array_equal(starts, self._starts)):
+      # Already clamped and in order (a cache's memory map): shared, not copied.
+      self._points = points.view(np.ndarray)
+      return
+    # Gathered in the sorted order, so a sketch is a slice, and clamped once; a
+    # block of sketches at a time, so the row indices never cover the split.
+    integral = points.dtype.kind in 'iu' and self.limit <= np.iinfo(np.int16).max
+    dtype = np.int16 if integral else np.float32
+    ends = np.cumsum(self._lengths)
+    self._points = np.empty((int(ends[-1]) if len(ends) else 0, 3), dtype=dtype)
+    a = 0
+    while a < len(ends):
+      b = max(a + 1, int(np.searchsorted(ends, self._starts[a] + CHUNK, 'right')))
+      rows = _ranges(starts[a:b], self._lengths[a:b])
+      self._points[self._starts[a]:ends[b - 1]] = np.clip(
+          points[rows], -self.limit, self.limit)
+      a = b
 
   def _values(self, rows):
     """Stored rows to Magenta's float32 values: divided by each factor in turn."""
@@ -441,14 +464,18 @@ class DataLoader:
     return result
 
   def calculate_normalizing_scale_factor(self):
-    """Standard deviation of all dx and dy values, pooled, in float32 like Magenta
-    (the same float32 array in the same order, so the same rounding)."""
+    """Standard deviation of all dx and dy values, pooled, in float32 like Magenta:
+    np.std of the float32 values in the same order, bit for bit, but made a chunk
+    at a time (flat.float32_std), so no float32 copy of the split is held."""
     if not len(self):
       return 1.0
-    data = self._points[:, 0:2].astype(np.float32)
-    for divisor in self._divisors:
-      data /= divisor
-    return np.std(data.reshape(-1))
+
+    def values(a, b):  # dx, dy as Magenta's float32 array, flattened, [a, b)
+      rows = self._points[a // 2:(b + 1) // 2, 0:2].astype(np.float32)
+      for divisor in self._divisors:
+        rows /= divisor
+      return rows.reshape(-1)[a % 2:a % 2 + b - a]
+    return flat.float32_std(values, 2 * len(self._points))
 
   def normalize(self, scale_factor=None):
     if scale_factor is None:
@@ -480,7 +507,10 @@ class DataLoader:
 
   def random_batch(self):
     """batch_size sketches drawn without replacement, augmented."""
-    idx = self.rng.permutation(len(self))[0:self.batch_size]
+    if self.sampler == 'distinct':
+      idx = flat.distinct(self.rng, len(self), min(self.batch_size, len(self)))
+    else:  # Magenta's draws: a permutation of the whole split per batch
+      idx = self.rng.permutation(len(self))[0:self.batch_size]
     return self._get_batch_from_indices(idx)
 
   def get_batch(self, idx):
@@ -513,52 +543,19 @@ class DataLoader:
 CHUNK = 1 << 22  # rows gathered at a time: bounds the temporary memory
 
 
-def _ranges(starts, lengths):
-  """The indices starts[k] .. starts[k] + lengths[k] - 1 of every k, concatenated."""
-  lengths = np.asarray(lengths, dtype=np.int64)
-  total = int(lengths.sum())
-  first = np.cumsum(lengths) - lengths
-  return np.arange(total, dtype=np.int64) + np.repeat(
-      np.asarray(starts, dtype=np.int64) - first, lengths)
-
-
-def _augment(data, lengths, urnd, prob):
-  """utils.augment_strokes on every sketch of a batch at once (the same rule and
-  the same float32 sums, in the same order)."""
-  n = len(data)
-  pen = data[:, 2]
-  sketch_start = np.zeros(n, dtype=bool)
-  sketch_start[np.cumsum(lengths)[:-1]] = True
-  sketch_start[:1] = True
-  prev_pen = np.concatenate([[1], pen[:-1]])
-  prev_pen[sketch_start] = 1
-  reset = (pen == 1) | (prev_pen == 1)
-  at = np.arange(n)
-  count = at - np.maximum.accumulate(np.where(reset, at, 0))
-  drop = (pen == 0) & (prev_pen == 0) & (count > 2) & (urnd < prob)
-  keep = ~drop
-  result = data[keep]
-  owner = np.cumsum(keep) - 1  # the kept row each dropped one merges into
-  # A run of drops merges into one kept row: added one rank at a time, as
-  # Magenta's loop adds them, so the float32 sums round the same way.
-  rank = at - np.maximum.accumulate(np.where(keep, at, 0))
-  for r in range(1, int(rank.max()) + 1 if n else 1):
-    rows = np.flatnonzero(drop & (rank == r))
-    result[owner[rows], 0:2] += data[rows, 0:2]
-  sketch = np.repeat(np.arange(len(lengths)), lengths)
-  return result, np.bincount(sketch[keep], minlength=len(lengths)).astype(np.int64)
-
-
 def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
-                 cache_dir=None, scale_factor=None):
+                 cache_dir=None, scale_factor=None, cache=True, sampler='magenta'):
   """Magenta's load_dataset: the three DataLoaders and the three hyperparameter sets.
 
   data_dir is a folder or an http(s) URL under which each of hparams.data_set is
   fetched (and cached). scale_factor: normalise by this (a model's own, e.g. a
-  browser model's) rather than by the train split's. Returns [train_set,
-  valid_set, test_set, hps, eval_hps, sample_hps]; hps is a copy of `hparams` with
-  max_seq_len set from the data.
+  browser model's) rather than by the train split's. cache: read each .npz through
+  its memory-mapped cache (data_cache), built on first use; the loaders are the
+  same either way. sampler: the train loader's ('magenta' or 'distinct', see
+  DataLoader). Returns [train_set, valid_set, test_set, hps, eval_hps,
+  sample_hps]; hps is a copy of `hparams` with max_seq_len set from the data.
   """
+  from sketch_rnn import data_cache  # pylint: disable=g-import-not-at-top
   names = hparams.data_set
   if isinstance(names, str):
     names = [names]
@@ -566,29 +563,33 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
     raise SketchRNNError('data_set is empty: name at least one .npz file')
   if not is_url(data_dir) and not os.path.isdir(data_dir):
     raise SketchRNNError('--data_dir %s: no such folder' % data_dir)
-  splits = {s: [] for s in SPLITS}
-  labels, class_names = {s: [] for s in SPLITS}, []
+  files, class_names, factors = [], [], []
   for name in names:
     if is_url(data_dir):
       path = _fetch('/'.join([data_dir.rstrip('/'), name]), cache_dir)
-      data = load_npz(path, labels=True)
     else:
       path = os.path.join(data_dir, name)
       if not os.path.exists(path):
         raise SketchRNNError('%s: no such file (data_set names %s in --data_dir %s)'
                              % (path, name, data_dir))
+    if cache:
+      data = data_cache.load(path)
+      factors.append(data['train_factor'])
+    else:
       data = load_npz(path, labels=True)
+      data['splits'] = {s: flat.from_sketches(data.pop(s)) for s in SPLITS}
     # A file without labels is one class, named after it (QuickDraw's files).
-    file_labels = data.get('labels') or {s: np.zeros(len(data[s]), np.int64)
-                                         for s in SPLITS}
-    for s in SPLITS:
-      splits[s].extend(data[s])
-      labels[s].append(file_labels[s] + len(class_names))
+    file_labels = data.get('labels') or {
+        s: np.zeros(len(data['splits'][s].lengths), np.int64) for s in SPLITS}
+    files.append(({s: (data['splits'][s], file_labels[s] + len(class_names))
+                   for s in SPLITS}))
     class_names += data.get('class_names') or [os.path.splitext(name)[0]]
+  splits = {s: flat.concatenate([f[s][0] for f in files]) for s in SPLITS}
+  classes = {s: dict(labels=np.concatenate([f[s][1] for f in files]),
+                     class_names=class_names) for s in SPLITS}
 
-  all_strokes = splits['train'] + splits['valid'] + splits['test']
   hps = hparams.copy()
-  hps.max_seq_len = get_max_len(all_strokes)
+  hps.max_seq_len = max(int(np.max(splits[s].lengths, initial=0)) for s in SPLITS)
 
   eval_hps = eval_hparams(hps, inference_mode)
   sample_hps = eval_hps.copy()
@@ -596,14 +597,17 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
   sample_hps.max_seq_len = 1  # one point at a time
 
   rng = np.random.RandomState(seed)
-  classes = {s: dict(labels=np.concatenate(labels[s]), class_names=class_names)
-             for s in SPLITS}
   train_set = DataLoader(
       splits['train'], hps.batch_size, max_seq_length=hps.max_seq_len,
       random_scale_factor=hps.random_scale_factor,
-      augment_stroke_prob=hps.augment_stroke_prob, rng=rng, **classes['train'])
-  normalizing_scale_factor = (train_set.calculate_normalizing_scale_factor()
-                              if scale_factor is None else scale_factor)
+      augment_stroke_prob=hps.augment_stroke_prob, rng=rng, sampler=sampler,
+      **classes['train'])
+  if scale_factor is not None:
+    normalizing_scale_factor = scale_factor
+  elif len(factors) == 1:  # the cache's, computed as below when it was built
+    normalizing_scale_factor = factors[0]
+  else:
+    normalizing_scale_factor = train_set.calculate_normalizing_scale_factor()
   if not np.isfinite(normalizing_scale_factor) or normalizing_scale_factor <= 0:
     raise SketchRNNError(
         'the train split\'s dx, dy have standard deviation %s; cannot normalise '
