@@ -113,6 +113,7 @@ def peak_rss():
 def child(which, folder, name):
   """One load and 50 batches, in this process: prints a JSON line."""
   from sketch_rnn import data  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import npz  # pylint: disable=g-import-not-at-top
   from sketch_rnn import hparams  # pylint: disable=g-import-not-at-top
   hps = hparams.get_default_hparams()
   hps.data_set = [name]
@@ -126,7 +127,7 @@ def child(which, folder, name):
     splits = data.load_npz(os.path.join(folder, name))
     for split in data.SPLITS:  # the old load_npz checked each sketch alone
       for i, sketch in enumerate(splits[split]):
-        data._check_sketch(sketch, '%s %d' % (split, i))  # pylint: disable=protected-access
+        npz._check_sketch(sketch, '%s %d' % (split, i))  # pylint: disable=protected-access
     train = ReferenceLoader(splits['train'], hps.batch_size, 250,
                             random_scale_factor=hps.random_scale_factor,
                             augment_stroke_prob=hps.augment_stroke_prob,

@@ -46,7 +46,7 @@ import tensorflow as tf
 from sketch_rnn import browser
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
-from sketch_rnn import data as sketch_data
+from sketch_rnn import npz
 from sketch_rnn import distribute
 from sketch_rnn import draw
 from sketch_rnn import errors
@@ -313,7 +313,7 @@ class Options:
   collective_timeout: float = 600.0
   init_from: str = None  # a browser model to fine-tune
   overwrite: bool = False  # move a run already in log_root aside
-  max_sketch_points: int = sketch_data.MAX_SKETCH_POINTS
+  max_sketch_points: int = npz.MAX_SKETCH_POINTS
 
 
 def trainer(hps, opts):
@@ -364,7 +364,7 @@ def _trainer(hps, opts, signals):
                             'continues one: give one of them')
   if opts.max_sketch_points < 1:
     raise errors.UsageError('--max_sketch_points must be at least 1')
-  sketch_data.MAX_SKETCH_POINTS = opts.max_sketch_points
+  npz.MAX_SKETCH_POINTS = opts.max_sketch_points
   init_weights = scale_factor = None
   if opts.init_from:
     hps, info, init_weights = browser.read_model(opts.init_from, opts.hparams)

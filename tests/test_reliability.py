@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from sketch_rnn import checkpoints
 from sketch_rnn import data as sketch_data
+from sketch_rnn import npz
 from sketch_rnn import errors
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sketch_rnn_train
@@ -463,8 +464,8 @@ def test_broken_input_table(tmp_path, capsys, monkeypatch, label, argv, message,
   shutil.copytree(BUNDLED, data)
   if kind:
     _write(str(data), 'bad.npz', kind)
-  monkeypatch.setattr(sketch_data, 'MAX_MEMBER_BYTES', 4 << 20)  # shapes.npz: 1.1 MB
-  monkeypatch.setattr(sketch_data, 'MAX_SKETCH_POINTS', sketch_data.MAX_SKETCH_POINTS)
+  monkeypatch.setattr(npz, 'MAX_MEMBER_BYTES', 4 << 20)  # shapes.npz: 1.1 MB
+  monkeypatch.setattr(npz, 'MAX_SKETCH_POINTS', npz.MAX_SKETCH_POINTS)
   log_root = tmp_path / 'logs'
   argv = ['--data_dir=%s' % data, '--log_root=%s' % log_root,
           '--max_sketch_points=500'] + argv
@@ -504,7 +505,7 @@ def test_protocol_2_pickles_load_and_other_codecs_are_refused(tmp_path):
   evil = b'\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x04\x00\x00\x00zlib\x86R.'
   with pytest.raises(errors.SketchRNNError, match=r"x\[y\]: refused to unpickle "
                      r"_codecs.encode\(str, 'zlib'\)"):
-    sketch_data._read_npy(io.BytesIO(  # pylint: disable=protected-access
+    npz._read_npy(io.BytesIO(  # pylint: disable=protected-access
         np.lib.format.magic(1, 0) + _object_header() + evil), 'x[y]')
 
 
