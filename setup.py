@@ -23,7 +23,7 @@ setup(
         "Pillow",  # sketches as pixels for TensorBoard images
     ],
     extras_require={
-        "test": ["pytest"],
+        "test": ["pytest", "matplotlib"],  # matplotlib: the report's plots are tested too
         "report": ["matplotlib"],
     },
     entry_points={
