@@ -394,8 +394,11 @@ def _trainer(hps, opts, signals):
   for key, val in hps.values().items():
     logging.info('%s = %s', key, val)
   gpus = tf.config.list_physical_devices('GPU')
-  logging.info('Training on %s; seed %d.',
-               ', '.join(g.name for g in gpus) if gpus else 'CPU', seed)
+  # A resumed run takes its generator's and the data order's states from the
+  # checkpoint: a fresh seed here would only puzzle.
+  logging.info('Training on %s; %s.', ', '.join(g.name for g in gpus) if gpus else 'CPU',
+               'the random states come from the checkpoint' if prefix and not magenta_run
+               else 'seed %d' % seed)
   if distributed:
     logging.info('%s with %d replicas (%s); global batch %d.',
                  type(strategy).__name__, strategy.num_replicas_in_sync,

@@ -131,6 +131,8 @@ def test_resume_continues_where_it_stopped(tiny_run, tmp_path):
   assert code == 0, out
   assert 'Resumed %s at step 45 (best valid cost' % os.path.join(log_root,
                                                                'vector-45') in out
+  assert 'Training on CPU; the random states come from the checkpoint.' in out
+  assert '; seed ' not in out  # no fresh seed to wonder about
   steps = [int(m.group(1)) for m in TRAIN_LINE.finditer(out)]
   assert steps == [60]  # 20 more steps to num_steps=65 in all, not 65 more
   hps = sketch_rnn_model.get_default_hparams()
