@@ -54,6 +54,23 @@ def tiny_hps():
   return tiny_hparams()
 
 
+def train_losses(train_set, hps, steps, seed=0):
+  """The costs of `steps` train steps (Magenta's schedules) of a fresh model on
+  random batches of train_set."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
+  model = sketch_rnn_model.Model(hps, seed=seed)
+  adam = sketch_rnn_model.Adam(model.trainable_variables)
+  step = tf.function(sketch_rnn_model.train_step)
+  losses = []
+  for s in range(steps):
+    _, x, lengths = train_set.random_batch()
+    losses.append(float(step(model, adam, x, lengths,
+                             tf.constant(sketch_rnn_model.learning_rate(hps, s)),
+                             tf.constant(sketch_rnn_model.kl_weight(hps, s)))[0]))
+  return losses
+
+
 def rescaled_twin(model, scale):
   """The scale-1 model equivalent to `model` at `scale` (docs/study.md): with
   z = scale z', mu's head divided by scale and every weight that z meets (the

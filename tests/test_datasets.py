@@ -11,7 +11,6 @@ from unittest import mock
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from sketch_rnn import datasets
 from sketch_rnn import draw
@@ -21,7 +20,7 @@ from sketch_rnn import svg
 from sketch_rnn import utils
 from sketch_rnn.errors import SketchRNNError
 
-from conftest import REPO, tiny_text
+from conftest import REPO, tiny_text, train_losses
 
 DATA = os.path.join(REPO, 'tests', 'data')
 
@@ -249,13 +248,5 @@ def test_built_files_load_train_and_report(tmp_path, capsys, reset_flags):
       tiny_text(data_set=['shapes.npz'], batch_size=10))
   train_set, valid_set, _, h, _, _ = utils.load_dataset(str(tmp_path), hps, seed=0)
   assert train_set.class_names == ['a', 'b'] and len(valid_set) == 10
-  model = sketch_rnn_model.Model(h, seed=0)
-  adam = sketch_rnn_model.Adam(model.trainable_variables)
-  step = tf.function(sketch_rnn_model.train_step)
-  losses = []
-  for s in range(12):
-    _, x, lengths = train_set.random_batch()
-    losses.append(float(step(model, adam, x, lengths,
-                             tf.constant(sketch_rnn_model.learning_rate(h, s)),
-                             tf.constant(sketch_rnn_model.kl_weight(h, s)))[0]))
+  losses = train_losses(train_set, h, 12)
   assert np.isfinite(losses).all() and np.mean(losses[-3:]) < np.mean(losses[:3])

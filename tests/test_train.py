@@ -20,7 +20,7 @@ from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sketch_rnn_eval
 from sketch_rnn import utils
 
-from conftest import BUNDLED, BUNDLED_SET, REPO, shared_path, tiny_text
+from conftest import BUNDLED, BUNDLED_SET, REPO, shared_path, tiny_text, train_losses
 
 TINY = tiny_text(num_steps=45, save_every=20, dec_rnn_size=24)
 # Magenta's log lines, byte for byte (anything of ours comes after them).
@@ -185,16 +185,7 @@ def test_same_seed_same_first_30_losses():
   hps = sketch_rnn_model.get_default_hparams().parse(TINY)
   def losses(seed):
     train_set, _, _, h, _, _ = utils.load_dataset(BUNDLED, hps, seed=seed)
-    model = sketch_rnn_model.Model(h, seed=seed)
-    adam = sketch_rnn_model.Adam(model.trainable_variables)
-    step = tf.function(sketch_rnn_model.train_step)
-    out = []
-    for s in range(30):
-      _, x, lengths = train_set.random_batch()
-      out.append(float(step(model, adam, x, lengths,
-                            tf.constant(sketch_rnn_model.learning_rate(h, s)),
-                            tf.constant(sketch_rnn_model.kl_weight(h, s)))[0]))
-    return out
+    return train_losses(train_set, h, 30, seed)
   first = losses(11)
   assert first == losses(11)
   assert first != losses(12)
