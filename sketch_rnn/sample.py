@@ -445,6 +445,14 @@ def posterior_z(model, sketches, seed=0):
   return (mu.numpy() + np.exp(presig.numpy() / 2) * eps).astype(np.float32)
 
 
+
+def aggregate_posterior_z(model, sketches, num, seed=0):
+  """num draws of the aggregate posterior: sketches picked at random (seeded; with
+  replacement only when num exceeds them), one z ~ q(z|x) of each."""
+  chosen = np.random.RandomState(seed).choice(len(sketches), num,
+                                              replace=num > len(sketches))
+  return posterior_z(model, [sketches[i] for i in chosen], seed)
+
 def reconstructions(model, sketches, labels, decoded_title='decoded', **decode_args):
   """Each sketch beside the decoding of its posterior mean: (cells, titles) for a
   grid of two columns per sketch. decode_args: those of decode()."""

@@ -154,9 +154,7 @@ def draw_samples(run, mode, num=16, temperature=0.5, greedy=False, index_a=0,
         '(conditional=False); use --mode=prior' % mode)
   test_set = run.data[2]
   if mode == 'posterior':
-    chosen = np.random.RandomState(seed).choice(len(test_set), num,
-                                                replace=num > len(test_set))
-    z = sample.posterior_z(model, [test_set.strokes[i] for i in chosen], seed)
+    z = sample.aggregate_posterior_z(model, test_set.strokes, num, seed)
     return sample.decode(model, z, **decode_args), None, None, None
   if mode == 'reconstruct':
     # Column labels: the input, then its decoding.

@@ -35,8 +35,6 @@ import time
 
 from absl import logging
 
-import numpy as np
-
 from sketch_rnn import checkpoints
 from sketch_rnn import classifier
 from sketch_rnn import draw
@@ -390,9 +388,7 @@ def draw_run_grid(model, hps, test_set, path, seed=0, ncols=GRID_COLUMNS):
                                       prior_scale=prior_scale)
     sketches += sample.to_strokes3(strokes5)
     titles += ['prior %s' % title] + [''] * (ncols - 1)
-  chosen = np.random.RandomState(seed).choice(len(test_set), ncols,
-                                              replace=ncols > len(test_set))
-  z = sample.posterior_z(model, [test_set.strokes[i] for i in chosen], seed)
+  z = sample.aggregate_posterior_z(model, test_set.strokes, ncols, seed)
   sketches += sample.decode(model, z, temperature=0.5, seq_len=seq_len, seed=seed)
   titles += ['aggregate posterior'] + [''] * (ncols - 1)
   count = min(ncols // 2, len(test_set))
