@@ -310,7 +310,7 @@ class DataLoader:
     return result
 
 
-CHUNK = 1 << 22  # rows gathered at a time: bounds the temporary memory
+CHUNK = 1 << 18  # rows gathered at a time: bounds the temporary memory
 
 
 def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
@@ -346,8 +346,8 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
       data = data_cache.load(path)
       factors.append(data['train_factor'])
     else:
-      data = load_npz(path, labels=True)
-      data['splits'] = {s: flat.from_sketches(data.pop(s)) for s in SPLITS}
+      data = npz.load_flat(path, labels=True)
+      data['splits'] = {s: data.pop(s) for s in SPLITS}
     # A file without labels is one class, named after it (QuickDraw's files).
     file_labels = data.get('labels') or {
         s: np.zeros(len(data['splits'][s].lengths), np.int64) for s in SPLITS}
@@ -372,6 +372,8 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
       random_scale_factor=hps.random_scale_factor,
       augment_stroke_prob=hps.augment_stroke_prob, rng=rng, sampler=sampler,
       **classes['train'])
+  # The loader holds its own copy (or the cache's map): the file's points can go.
+  splits['train'] = files = data = None
   if scale_factor is not None:
     normalizing_scale_factor = scale_factor
   elif len(factors) == 1:  # the cache's, computed as below when it was built

@@ -21,7 +21,7 @@ import collections
 import numpy as np
 
 # Values summed at a time by float32_std: bounds its temporary memory.
-CHUNK = 1 << 22
+CHUNK = 1 << 20
 SAMPLERS = ('auto', 'magenta', 'distinct')
 # 'auto' permutes the split, as Magenta does, up to this many sketches (about 1 ms
 # a batch on a slow core; it grows with the split), and draws distinct indices
