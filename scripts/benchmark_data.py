@@ -17,12 +17,13 @@
       --old_up_to=100000 --npz_up_to=1000000 --builder=100000
 
 For each size, writes a .npz of synthetic QuickDraw-like sketches (int16 stroke-3,
-about 125 points each, 70/2.5/2.5-style splits) and, each in a fresh process so the
-peak memory is its own, loads it with the old pipeline (per-sketch checks,
-tests/reference_loader.py; up to --old_up_to), with load_dataset from the .npz
-(cache=False), building the cache (the first cache=True load), and from the cache
-(a later one), then times random_batch() at batch 100 with Magenta's augmentation,
-with Magenta's sampler and with sampler='distinct'. Above --npz_up_to no .npz is
+about 125 points each, 70/2.5/2.5-style splits; np.savez's pickles) and, each in a
+fresh process so the peak memory is its own, loads it with the old pipeline
+(numpy's arrays, per-sketch checks, tests/reference_loader.py; up to --old_up_to),
+with load_dataset from the .npz (cache=False), building the cache (the first
+cache=True load), and from the cache (a later one), then times random_batch() at
+batch 100 with Magenta's augmentation, with Magenta's sampler, with
+sampler='distinct' and with 'auto' (the default). Above --npz_up_to no .npz is
 made (one of 10 million sketches takes minutes and tens of GB to write): the cache
 is written directly from flat synthetic arrays, beside a small stand-in .npz, and
 only the cache load is timed. Prints sketches per second, peak memory against the
@@ -32,7 +33,9 @@ int16 payload, and milliseconds per batch (medians).
 drawings each (simplified, then raw with times), in a fresh process, timed from
 the command's start to the .npz written (imports left out): with one worker, with
 every core, and the old pipeline (a json.loads per line, lists of arrays,
-np.savez_compressed). Figures go in docs/performance.md, not here.
+np.savez_compressed); the CPU seconds of the process and its workers too, which
+other jobs on the machine change less than the wall clock. Figures go in
+docs/performance.md, not here.
 """
 
 import argparse
@@ -138,7 +141,9 @@ def builder_child(how, out, *paths):
   """One build, timed in this process: prints a JSON line."""
   from sketch_rnn import datasets  # pylint: disable=g-import-not-at-top
   from sketch_rnn import sketch_rnn_data  # pylint: disable=g-import-not-at-top
-  start = time.perf_counter()
+  cpu = lambda: sum(getattr(resource.getrusage(who), f) for who in (
+      resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ('ru_utime', 'ru_stime'))
+  start, cpu_start = time.perf_counter(), cpu()
   if how == 'old':  # the builder before ndjson.py and npz_write.py
     import itertools  # pylint: disable=g-import-not-at-top
     sketches, words, _ = datasets.build(itertools.chain.from_iterable(
@@ -162,15 +167,17 @@ def builder_child(how, out, *paths):
       if e.code:
         raise
     n = None
-  print(json.dumps(dict(seconds=time.perf_counter() - start, n=n)))
+  print(json.dumps(dict(seconds=time.perf_counter() - start, n=n,
+                        cpu=cpu() - cpu_start)))
 
 
 def benchmark_builder(total, env):
   """The builder rows: the old pipeline, one worker, every core."""
   from sketch_rnn import ndjson  # pylint: disable=g-import-not-at-top
   cores = ndjson.cores()
-  print('| drawings | ndjson | builder | workers | s | drawings/s | .npz MB |')
-  print('|---|---|---|---|---|---|---|')
+  print('| drawings | ndjson | builder | workers | s | drawings/s | CPU s | drawings '
+        'per CPU s | .npz MB |')
+  print('|---|---|---|---|---|---|---|---|---|')
   with tempfile.TemporaryDirectory() as folder:
     for raw in (False, True):
       paths = []
@@ -182,11 +189,11 @@ def benchmark_builder(total, env):
         r = subprocess.run(
             [sys.executable, os.path.abspath(__file__), '--builder_child', how, out,
              *paths], env=env, capture_output=True, text=True, check=True)
-        seconds = json.loads(r.stdout.strip().splitlines()[-1])['seconds']
-        print('| %d | %s | %s | %d | %.2f | %.0f | %.1f |' % (
+        result = json.loads(r.stdout.strip().splitlines()[-1])
+        print('| %d | %s | %s | %d | %.2f | %.0f | %.2f | %.0f | %.1f |' % (
             total, 'raw' if raw else 'simplified', 'old' if how == 'old' else 'new',
-            workers, seconds, total / seconds, os.path.getsize(out) / 2**20),
-              flush=True)
+            workers, result['seconds'], total / result['seconds'], result['cpu'],
+            total / result['cpu'], os.path.getsize(out) / 2**20), flush=True)
 
 
 def peak_rss():
@@ -215,8 +222,10 @@ def child(which, folder, name):
   if which != 'old':
     train = data.load_dataset(folder, hps, seed=0, cache=which != 'npz')[0]
   else:
+    import zipfile  # pylint: disable=g-import-not-at-top
     from reference_loader import ReferenceLoader  # pylint: disable=g-import-not-at-top
-    splits = data.load_npz(os.path.join(folder, name))
+    with zipfile.ZipFile(os.path.join(folder, name)) as archive:  # numpy's arrays
+      splits = {s: npz._read_sketches(archive, s + '.npy', s) for s in data.SPLITS}  # pylint: disable=protected-access
     for split in data.SPLITS:  # the old load_npz checked each sketch alone
       for i, sketch in enumerate(splits[split]):
         npz._check_sketch(sketch, '%s %d' % (split, i))  # pylint: disable=protected-access
@@ -230,8 +239,9 @@ def child(which, folder, name):
   seconds = time.perf_counter() - start
   peak = peak_rss() - base
   result = dict(seconds=seconds, peak=peak, n=len(train))
-  result['distinct'] = float('nan')  # the old loader has only Magenta's sampler
-  for sampler in ('magenta', 'distinct') if which != 'old' else ('magenta',):
+  # the old loader has only Magenta's sampler
+  result['distinct'] = result['auto'] = float('nan')
+  for sampler in ('magenta', 'distinct', 'auto') if which != 'old' else ('magenta',):
     train.sampler = sampler
     times = []
     for _ in range(50):
@@ -268,8 +278,8 @@ def main():
   if not args.sizes:
     return
   print('| sketches | loader | load s | sketches/s | peak MB | peak / payload | '
-        'batch ms, Magenta\'s sampler | batch ms, distinct |')
-  print('|---|---|---|---|---|---|---|---|')
+        'batch ms, Magenta\'s sampler | batch ms, distinct | batch ms, auto |')
+  print('|---|---|---|---|---|---|---|---|---|')
   for size in [int(s) for s in args.sizes.split(',')]:
     with tempfile.TemporaryDirectory() as folder:
       path = os.path.join(folder, 'synth.npz')
@@ -287,9 +297,9 @@ def main():
              'synth.npz'], env=env, capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         total = size + 2 * max(100, size // 28)
-        print('| %d | %s | %.2f | %.0f | %.0f | %.2f | %.2f | %.2f |' % (
+        print('| %d | %s | %.2f | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f |' % (
             size, which, r['seconds'], total / r['seconds'], r['peak'] / 2**20,
-            r['peak'] / payload, r['magenta'], r['distinct']), flush=True)
+            r['peak'] / payload, r['magenta'], r['distinct'], r['auto']), flush=True)
 
 
 if __name__ == '__main__':

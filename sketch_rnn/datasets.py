@@ -14,7 +14,7 @@
 """Drawings to a sketch-rnn .npz, as QuickDraw made its `sketchrnn` files. numpy only.
 
 A drawing is a list of strokes, each an (n, 2) polyline of absolute points. The
-pipeline (`to_stroke3`) works on many drawings at once, held flat: every point in
+pipeline (`to_stroke3_flat`) works on many drawings at once, held flat: every point in
 one array, with the stroke and drawing boundaries as offsets, so a chunk of tens of
 thousands of drawings costs a few numpy passes, not a Python loop per point:
 
@@ -27,8 +27,9 @@ thousands of drawings costs a few numpy passes, not a Python loop per point:
 
 Readers (`read_ndjson`, `read_svg_folder`, `read_strokes_json`) yield (place, class
 name, strokes) with a place (`file line N`) for the one-line errors, a bad drawing's
-BadDrawing in place of its strokes (so --skip_bad can go on); `build`, `split` and
-`write_npz` do the rest.
+BadDrawing in place of its strokes (so --skip_bad can go on); `build`,
+`split_indices` and `write_splits` do the rest. (The builder reads ndjson with
+ndjson.py, which gives read_ndjson's drawings faster, and writes with npz_write.py.)
 """
 
 import gc

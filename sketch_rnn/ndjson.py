@@ -14,15 +14,17 @@
 """QuickDraw ndjson to stroke-3, fast: the numbers read by numpy, chunks in parallel.
 
 json.loads makes a Python object of every number of a drawing, and that was most
-of the builder's time. Here each line is split in two:
+of the builder's time. Here each line is split in two (`split_line`):
 
-  * the line without its "drawing" array (the drawing replaced by a placeholder)
-    goes through json.loads, which checks that part of the line and gives its
-    "word" and "recognized";
-  * the drawing arrays of a chunk of lines, one bytes string, are checked against
-    the grammar of a JSON array of strokes of number lists (every byte, every
-    token and the brackets' depth, a few numpy passes) and their numbers read
-    eight digits at a time from the bytes (`_integers`).
+  * the line without its "drawing" array: a pattern matches QuickDraw's own two
+    layouts, whose strings have no escapes; any other goes through json.loads,
+    the drawing replaced by a placeholder. Either checks that part of the line
+    and gives its "word" and "recognized";
+  * the drawing arrays of a few thousand lines, one bytes string, are checked
+    against the grammar of a JSON array of strokes of number lists (every byte,
+    every bracket and comma and their depth, every number's characters: a few
+    numpy passes) and their numbers read eight digits at a time from the bytes
+    (`_integers`).
 
 A line the fast path is not sure of (an escape, a number of more than 15 digits,
 a stroke that is not two or three lists, anything outside the grammar) is read by
@@ -47,7 +49,7 @@ from sketch_rnn import datasets
 from sketch_rnn import flat
 from sketch_rnn.errors import SketchRNNError
 
-CHUNK_BYTES = 1 << 20  # text a worker gets at a time
+CHUNK_BYTES = 1 << 21  # text a worker gets at a time
 # Drawing texts parsed at a time: their temporaries stay in the CPU's caches.
 BATCH_BYTES = 1 << 19
 
@@ -166,10 +168,11 @@ def _integers(buf, first_digit, end, digits):
 
 
 def _brackets(buf, a, spaced):
-  """The brackets' and commas' positions, which of them a number follows (and
-  those numbers' [start, end)), and the positions of any other numbers (two in
-  one gap: not JSON). Without whitespace a number starts right after a bracket
-  or comma and ends at the next, so only those are looked for in the bytes."""
+  """The brackets' and commas' positions, which of them a number follows (and,
+  for each number, that bracket's index and the number's [start, end)), and the
+  positions of any other numbers (two in one gap: not JSON). Without whitespace
+  a number starts right after a bracket or comma and ends at the next, so only
+  those are looked for in the bytes."""
   if not spaced:
     # What is between two brackets or commas is a number, or else a character
     # that is not JSON's (whose drawing is not ok already).
@@ -177,7 +180,8 @@ def _brackets(buf, a, spaced):
     followed = np.zeros(len(brackets), bool)
     np.greater(brackets[1:] - brackets[:-1], 1, out=followed[:-1])
     after = np.flatnonzero(followed)
-    return brackets, followed, brackets[after] + 1, brackets[after + 1], after[:0]
+    return (brackets, followed, after, brackets[after] + 1, brackets[after + 1],
+            after[:0])
   brackets = np.flatnonzero((a == 91) | (a == 93) | (a == 44))
   numeric = _NUMERIC[a]
   head, tail = numeric.copy(), numeric.copy()
@@ -189,7 +193,7 @@ def _brackets(buf, a, spaced):
   first[1:] = gap[1:] != gap[:-1]
   followed = np.zeros(len(brackets), bool)
   followed[gap] = True
-  return brackets, followed, heads[first], ends[first], heads[~first]
+  return brackets, followed, gap[first], heads[first], ends[first], heads[~first]
 
 
 def parse_drawings(texts):
@@ -216,16 +220,20 @@ def parse_drawings(texts):
   if buf.translate(None, _ALLOWED):
     mark(np.flatnonzero(~_ALLOWED_MASK[a]))
   spaced = any(buf.find(c, _PAD, len(buf) - 1) >= 0 for c in (b' ', b'\t', b'\n', b'\r'))
-  brackets, followed, npos, nend, crowded = _brackets(buf, a, spaced)
+  brackets, followed, after, npos, nend, crowded = _brackets(buf, a, spaced)
   mark(crowded)
   kind = _KIND[a[brackets]]
   first = np.searchsorted(brackets, ends - sizes)
   last = np.searchsorted(brackets, ends) - 1
-  count = last + 1 - first
-  owner = np.repeat(np.arange(n), count)
+
+  def owner(indices):  # the drawings of these brackets
+    return np.searchsorted(first, indices, 'right') - 1
+
   depth = np.cumsum((kind == _O).view(np.int8) - (kind == _C).view(np.int8),
                     dtype=np.int32)
-  depth -= np.repeat(depth[first] - 1, count)  # each drawing's own, from 1
+  base = depth[first] - 1  # not 0 after a drawing whose brackets do not close
+  if base.any():
+    depth -= np.repeat(base, last + 1 - first)  # each drawing's own, from 1
   # The grammar, on the brackets and commas: numbers (only) in the third level,
   # nothing deeper, the drawing closed by its last bracket only, and each one
   # followed by what may follow it.
@@ -233,17 +241,16 @@ def parse_drawings(texts):
   nexts = _NEXT[16 * followed[:-1] + 4 * kind[:-1] + kind[1:]]
   wrong[:-1] |= ~nexts
   wrong[last] = (kind[last] != _C) | (depth[last] != 0) | followed[last]
-  bad[owner[wrong]] = True
+  bad[owner(np.flatnonzero(wrong))] = True
 
   # Every number (the times' too) must be JSON's: a digit first, after a '-'
   # perhaps, and no other leading zero; one with a '.', an exponent or a '-'
   # inside is checked and converted on its own (QuickDraw's have none), as is
   # an integer of more than 8 digits.
-  number_owner = owner[followed]
   negative = a[npos] == 45
   digit0 = npos + negative
   digits = nend - digit0
-  first = a[digit0]
+  lead = a[digit0]
   special = digits > 8
   floaty = any(c in buf for c in (b'.', b'e', b'E', b'+'))
   if floaty:
@@ -255,9 +262,9 @@ def parse_drawings(texts):
     at = np.minimum(np.searchsorted(npos, minus), len(npos) - 1)
     special[np.searchsorted(npos, minus[npos[at] != minus], 'right') - 1] = True
   if floaty or stray or spaced:
-    wrong = (digits < 1) | ~_DIGIT[first] | ((first == 48) & _DIGIT[a[digit0 + 1]])
+    wrong = (digits < 1) | ~_DIGIT[lead] | ((lead == 48) & _DIGIT[a[digit0 + 1]])
   else:  # every character of a number is a digit but a leading '-'
-    wrong = (digits < 1) | ((first == 48) & (digits > 1))
+    wrong = (digits < 1) | ((lead == 48) & (digits > 1))
   special_value = {}
   for k in np.flatnonzero(special & ~wrong).tolist():
     text = buf[npos[k]:nend[k]]
@@ -268,22 +275,24 @@ def parse_drawings(texts):
     else:
       special_value[k] = float(text)
       wrong[k] = not math.isfinite(special_value[k])  # 1e999: json.loads's error
-  bad[number_owner[wrong]] = True
+  bad[owner(after[wrong])] = True
 
   # The lists and strokes of the drawings still ok: a list's numbers follow its
   # "[" and its commas, so they are consecutive, up to its "]".
-  good = ~bad[owner]
-  opens = good & (kind == _O)
+  opens = kind == _O
   lists = np.flatnonzero(opens & (depth == 3))
-  list_size = np.flatnonzero(good & (kind == _C) & (depth == 2)) - lists
-  list_first = np.cumsum(followed)[lists] - 1  # its first number's index
+  closes = np.flatnonzero((kind == _C) & (depth == 2))
   strokes = np.flatnonzero(opens & (depth == 2))
+  if bad.any():
+    lists, closes, strokes = (x[~bad[owner(x)]] for x in (lists, closes, strokes))
+  list_size = closes - lists
+  list_first = np.cumsum(followed)[lists] - 1  # its first number's index
   xl = np.searchsorted(lists, strokes)
   per_stroke = np.diff(np.append(xl, len(lists)))
   two = per_stroke >= 2
   wrong = ~two | (per_stroke > 3)
   wrong[two] |= list_size[xl[two]] != list_size[xl[two] + 1]
-  stroke_owner = owner[strokes]
+  stroke_owner = owner(strokes)
   bad[stroke_owner[wrong]] = True
   keep = ~bad[stroke_owner]
   xl = xl[keep]

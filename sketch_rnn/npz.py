@@ -307,12 +307,14 @@ class _Collector:
     self.sketch.collector = self
     self.data, self.lengths, self.outer = [], [], []
     self.dtype, self.row_bytes = None, 0
+    self.made = 0  # arrays made: one per sketch and the split's own
     self.odd = False  # something only numpy's own reading can judge
 
   def reconstruct(self, subtype, shape, dtype):
     if type(dtype) is _Latin1:  # pylint: disable=unidiomatic-typecheck
       dtype = dtype.text.encode('latin1')
     if subtype is np.ndarray and shape == (0,) and dtype in (b'b', 'b'):
+      self.made += 1
       return self.sketch
     self.odd = True
     return _multiarray._reconstruct(subtype, shape, dtype)  # pylint: disable=protected-access
@@ -339,14 +341,16 @@ class _Collector:
 
   def _first(self, dtype):
     """Whether dtype is the split's one numeric dtype (the first sets it)."""
-    if self.dtype is not None or not isinstance(dtype, np.dtype) or dtype.kind not in 'iuf':
+    if (self.dtype is not None or not isinstance(dtype, np.dtype) or
+        dtype.kind not in 'iuf'):
       return False
     self.dtype, self.row_bytes = dtype, 3 * dtype.itemsize
     return True
 
   def sketches(self):
-    """The (lengths, data) of a split of numeric sketches of one dtype, or None."""
-    if (self.odd or len(self.outer) != 1 or
+    """The (lengths, data) of a split of numeric sketches of one dtype, or None.
+    Every array made has had one state, each sketch is in the split once."""
+    if (self.odd or len(self.outer) != 1 or self.made != len(self.data) + 1 or
         self.outer[0][0] != (len(self.data),) or
         self.outer[0][1].count(self.sketch) != len(self.data)):
       return None

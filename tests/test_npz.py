@@ -141,7 +141,9 @@ def test_other_arrays_are_read_the_plain_way(tmp_path):
   fortran = [np.asfortranarray(s) for s in good]
   floats = [s.astype(np.float64) * [0.5, 0.25, 1] for s in good]
   block = np.stack([s[:3] for s in good if len(s) >= 3])  # one numeric array
-  for train, is_fast in ((mixed, False), (fortran, False), (floats, True)):
+  shared = [good[0], good[1], good[0]]  # one array twice: pickled once
+  for train, is_fast in ((mixed, False), (fortran, False), (floats, True),
+                         (shared, False)):
     path = str(tmp_path / 'x.npz')
     np.savez(path, train=obj(train), valid=obj(good), test=obj(good))
     assert (fast(path) is not None) == is_fast
