@@ -35,6 +35,7 @@ does not depend on the number of workers.
 """
 
 import collections
+import ctypes
 import io
 import itertools
 import json
@@ -474,6 +475,18 @@ def chunks(paths, size=CHUNK_BYTES):
 
 def _read(job):
   return read_chunk(*job)
+
+
+def keep_freed_memory():
+  """Has glibc keep the memory freed between chunks for the next ones, rather
+  than give it back and fault it in again (about a seventh of a build's time).
+  For the builder's process (and the workers it forks); nothing elsewhere."""
+  try:
+    mallopt = ctypes.CDLL(None).mallopt
+  except (AttributeError, OSError):
+    return
+  mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks below it from the heap
+  mallopt(-1, 512 << 20)  # M_TRIM_THRESHOLD: the heap's top kept up to this
 
 
 def cores():

@@ -79,6 +79,7 @@ def build(command, inputs):
         command, 'folder' if command == 'svg' else 'file'))
   start = time.time()
   if command == 'ndjson':
+    ndjson.keep_freed_memory()
     workers = FLAGS.workers or ndjson.cores()
     rows, lengths, words, skipped = ndjson.build(
         inputs, FLAGS.epsilon, FLAGS.skip_bad, FLAGS.recognized_only, workers)
