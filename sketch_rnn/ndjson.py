@@ -353,11 +353,13 @@ def _lines(data, name, first):
           name, number)), ''
 
 
-def line_breaks(data):
-  """How many lines text-mode iteration ends in these bytes."""
-  if b'\r' not in data:
-    return data.count(b'\n')
-  return data.count(b'\n') + data.count(b'\r') - data.count(b'\r\n')
+def line_breaks(data, end=None):
+  """How many lines text-mode iteration ends in data[:end]."""
+  end = len(data) if end is None else end
+  if data.find(b'\r', 0, end) < 0:
+    return data.count(b'\n', 0, end)
+  return (data.count(b'\n', 0, end) + data.count(b'\r', 0, end) -
+          data.count(b'\r\n', 0, end))
 
 
 def read_chunk(data, name, first, recognized_only=False, epsilon=2.0,
@@ -451,8 +453,10 @@ Built = collections.namedtuple('Built', 'rows lengths words skipped')
 
 
 def chunks(paths, size=CHUNK_BYTES):
-  """(name, first line number, bytes) of every file, about `size` bytes of whole
-  lines at a time."""
+  """(path, name, first line number, offset, bytes, cut) of every file: about
+  `size` bytes read at a time, the chunk being the whole lines of them,
+  bytes[:cut] (the next read starts after them: nothing is copied to join
+  pieces, nor sent to a worker, which reads its chunk itself)."""
   for path in paths:
     name = os.path.basename(path)
     try:
@@ -460,21 +464,28 @@ def chunks(paths, size=CHUNK_BYTES):
     except OSError as e:
       raise SketchRNNError('%s: cannot read (%s)' % (path, e.strerror)) from None
     with f:
-      first, rest = 1, b''
+      first, offset = 1, 0
       while True:
         block = f.read(size)
-        data = rest + block
-        cut = data.rfind(b'\n') + 1 if block else len(data)
-        if cut:
-          yield name, first, data[:cut]
-          first += line_breaks(data[:cut])
-        rest = data[cut:]
         if not block:
           break
+        cut = block.rfind(b'\n') + 1
+        if not cut or len(block) < size:  # a line longer than size, or the end
+          block += f.read()
+          cut = len(block)
+        yield path, name, first, offset, block, cut
+        first += line_breaks(block, cut)
+        offset += cut
+        f.seek(offset)
 
 
 def _read(job):
-  return read_chunk(*job)
+  """A worker's chunk: read from the file (the page cache) rather than sent."""
+  path, offset, size, rest = job
+  with open(path, 'rb') as f:
+    f.seek(offset)
+    data = f.read(size)
+  return read_chunk(data, *rest)
 
 
 def keep_freed_memory():
@@ -503,8 +514,8 @@ def build(paths, epsilon=2.0, skip_bad=False, recognized_only=False, workers=1,
   [R, 3], lengths [D], words [D], skipped). The chunks go to `workers` processes
   (fork), at most two each in flight; the first bad line, in file order, raises
   its BadDrawing unless skip_bad."""
-  jobs = ((data, name, first, recognized_only, epsilon, skip_bad)
-          for name, first, data in chunks(paths, chunk_bytes))
+  jobs = ((path, offset, data, cut, (name, first, recognized_only, epsilon, skip_bad))
+          for path, name, first, offset, data, cut in chunks(paths, chunk_bytes))
   ahead = list(itertools.islice(jobs, 2))
   pool = None
   if workers > 1 and len(ahead) > 1:
@@ -532,11 +543,12 @@ def build(paths, epsilon=2.0, skip_bad=False, recognized_only=False, workers=1,
 
 def _in_order(pool, workers, jobs):
   if pool is None:
-    yield from map(_read, jobs)
+    for _, _, data, cut, rest in jobs:
+      yield read_chunk(data if cut == len(data) else data[:cut], *rest)
     return
   pending = collections.deque()
-  for job in jobs:
-    pending.append(pool.apply_async(_read, (job,)))
+  for path, offset, _, cut, rest in jobs:
+    pending.append(pool.apply_async(_read, ((path, offset, cut, rest),)))
     if len(pending) >= 2 * workers:
       yield pending.popleft().get()
   while pending:

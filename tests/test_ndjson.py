@@ -241,7 +241,8 @@ def test_workers_give_the_same_drawings_and_errors(tmp_path):
   path = tmp_path / 'many.ndjson'
   path.write_text('\n'.join(lines) + '\n')
   one = ndjson.build([str(path)], skip_bad=True, workers=1)
-  for workers in (2, 3):
+  for workers, newline in ((2, '\n'), (3, '\n'), (2, '\r\n'), (2, '\r')):
+    path.write_bytes((newline.join(lines) + newline).encode())
     many = ndjson.build([str(path)], skip_bad=True, workers=workers, chunk_bytes=2000)
     assert np.array_equal(many.rows, one.rows) and np.array_equal(many.lengths,
                                                                   one.lengths)
