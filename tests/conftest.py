@@ -108,14 +108,16 @@ SWEEP_HPARAMS = tiny_text(num_steps=30, save_every=15)
 SWEEP_SCALES = (0.5, 2.0)
 
 
-def sweep(out, *args, scales='0.5,2', script=False, hparams=SWEEP_HPARAMS):
-  """Runs the sweep as a user does (scales=None: no --scales); returns (exit code,
-  output)."""
+def sweep(out, *args, scales='0.5,2', script=False, hparams=SWEEP_HPARAMS,
+          data_dir=BUNDLED):
+  """Runs the sweep as a user does (scales=None: no --scales, data_dir=None: no
+  --data_dir); returns (exit code, output)."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   program = ([os.path.join(REPO, 'scripts', 'scale_sweep.py')] if script
              else ['-m', 'sketch_rnn.scale_sweep'])
   proc = subprocess.run(
-      [sys.executable, *program, '--out=' + out, '--data_dir=' + BUNDLED,
+      [sys.executable, *program, '--out=' + out,
+       *(['--data_dir=' + data_dir] if data_dir is not None else []),
        *(['--scales=' + scales] if scales is not None else []),
        '--hparams=' + hparams, '--diversity_samples=6', '--eval_sketches=12',
        *args],
