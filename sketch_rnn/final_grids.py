@@ -32,7 +32,6 @@ from sketch_rnn import sample
 
 SAMPLES_FILE = 'samples.svg'
 RECONSTRUCTIONS_FILE = 'reconstructions.svg'
-CLASSIFIER_FILE = 'classifier.npz'  # in the run folder, reused when it matches
 PER_CLASS = 10
 UNLABELLED = 12  # test sketches drawn when the data has no kinds
 CLASSIFIER_TRAIN_PER_CLASS = 2000  # keeps its images small for QuickDraw-sized sets
@@ -72,15 +71,37 @@ def _classifier_data(train_set, per_class, seed):
   return [train_set.strokes[i] for i in keep], labels[keep]
 
 
-def judge(data, path=None, per_class=CLASSIFIER_TRAIN_PER_CLASS, seed=0):
+def _user_cache():
+  return os.environ.get('SKETCH_RNN_CACHE') or os.path.join(
+      os.path.expanduser('~'), '.cache', 'sketch_rnn')
+
+
+def judge(data, cache=True, per_class=CLASSIFIER_TRAIN_PER_CLASS, seed=0):
   """(the sketch classifier of the data's kinds, its test accuracy), or (None,
-  None) when the data has fewer than two kinds. path: its cache."""
+  None) when the data has fewer than two kinds.
+
+  cache: keep it under $SKETCH_RNN_CACHE (or ~/.cache/sketch_rnn)/classifiers,
+  named by its training data and settings, so that every run on the same data
+  shares one (trained in seconds, but runs are many in a study or a test suite).
+  """
   train_set, _, test_set = data[:3]
   if train_set.labels is None or len(train_set.class_names or ()) < 2:
     return None, None
   sketches, labels = _classifier_data(train_set, per_class, seed)
-  model, _ = classifier.load_or_train(path, sketches, labels,
-                                      list(train_set.class_names), seed=seed)
+  names = [str(n) for n in train_set.class_names]
+  path = None
+  if cache:
+    key = classifier.fingerprint(sketches, labels, names,
+                                 **classifier.training_settings(seed))
+    path = os.path.join(_user_cache(), 'classifiers', key + '.npz')
+    try:
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError:
+      path = None  # an unwritable home: train in memory
+  try:
+    model, _ = classifier.load_or_train(path, sketches, labels, names, seed=seed)
+  except OSError:
+    model, _ = classifier.load_or_train(None, sketches, labels, names, seed=seed)
   return model, classifier.accuracy(model, test_set.strokes, test_set.labels)
 
 
@@ -111,7 +132,7 @@ def write_reconstructions(model, data, log_root, seq_len, per_class=PER_CLASS):
     kinds = np.asarray(labels)[chosen]
     inputs = [str(names[k]) for k in kinds]
     outputs = ['decoded'] * len(chosen)
-    model_judge, accuracy = judge(data, os.path.join(log_root, CLASSIFIER_FILE))
+    model_judge, accuracy = judge(data)
     if model_judge is not None:
       seen = model_judge.predict_proba(decoded).argmax(axis=1)
       outputs = [('seen as %s' % names[s]) + ('' if s == k else ' (wrong)')

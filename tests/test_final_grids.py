@@ -1,6 +1,7 @@
 """What a finished run draws: which test sketches, the reconstruction grid's cells
 and captions, and the recognition figure against the classifier's own verdicts."""
 
+import glob
 import os
 import re
 import types
@@ -46,7 +47,8 @@ def loaded():
   return (train_set, valid_set, test_set), hps
 
 
-def test_reconstruction_grid_and_recognition_figure(loaded, tmp_path):
+def test_reconstruction_grid_and_recognition_figure(loaded, tmp_path, monkeypatch):
+  monkeypatch.setenv('SKETCH_RNN_CACHE', str(tmp_path / 'cache'))
   data, hps = loaded
   model = sketch_rnn_model.Model(hps, seed=0)
   result = final_grids.write_reconstructions(model, data, str(tmp_path), 40,
@@ -61,7 +63,9 @@ def test_reconstruction_grid_and_recognition_figure(loaded, tmp_path):
   assert captions[0::2] == [names[test_set.labels[i]] for i in chosen]
 
   # The figure is the cached classifier's verdict on the same greedy decodings.
-  judge, _ = classifier.load(os.path.join(str(tmp_path), final_grids.CLASSIFIER_FILE))
+  cached = glob.glob(str(tmp_path / 'cache' / 'classifiers' / '*.npz'))
+  assert len(cached) == 1
+  judge, _ = classifier.load(cached[0])
   sketches = [test_set.strokes[i] for i in chosen]
   decoded = sample.decode(model, sample.encode_all(model, sketches), greedy=True,
                           seq_len=40)
@@ -75,3 +79,8 @@ def test_reconstruction_grid_and_recognition_figure(loaded, tmp_path):
       for s, i in zip(seen, chosen)]
   assert result['classifier_accuracy'] == pytest.approx(
       classifier.accuracy(judge, test_set.strokes, test_set.labels))
+  # A second run on the same data reuses the cached classifier: same verdicts.
+  mtime = os.path.getmtime(cached[0])
+  again = final_grids.write_reconstructions(model, data, str(tmp_path), 40,
+                                            per_class=2)
+  assert again['recognised'] == right and os.path.getmtime(cached[0]) == mtime
