@@ -117,12 +117,9 @@ def write_reconstructions(model, data, log_root, seq_len, per_class=PER_CLASS):
   test_set = data[2]
   labels = test_set.labels
   chosen = pick(labels, len(test_set.strokes), per_class)
-  sketches = [test_set.strokes[i] for i in chosen]
-  decoded = []
-  for start in range(0, len(sketches), 128):
-    part = sketches[start:start + 128]
-    decoded += sample.decode(model, sample.encode_all(model, part), greedy=True,
-                             seq_len=seq_len)
+  cells, _ = sample.reconstructions(model, [test_set.strokes[i] for i in chosen],
+                                    [''] * len(chosen), greedy=True, seq_len=seq_len)
+  decoded = cells[1::2]
   result = dict(path=os.path.join(log_root, RECONSTRUCTIONS_FILE))
   names = test_set.class_names
   if labels is None:
@@ -139,7 +136,6 @@ def write_reconstructions(model, data, log_root, seq_len, per_class=PER_CLASS):
                  for s, k in zip(seen, kinds)]
       result.update(recognised=int(np.sum(seen == kinds)), count=len(chosen),
                     classifier_accuracy=accuracy)
-  cells = [s for pair in zip(sketches, decoded) for s in pair]
   titles = [t for pair in zip(inputs, outputs) for t in pair]
   ncols = 2 * (per_class if labels is not None else 4)
   draw.grid_svg(cells, ncols=min(ncols, len(cells)), cell=96, margin=6,
