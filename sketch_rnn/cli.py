@@ -91,7 +91,8 @@ FLAG_TABLE = {
                         'measure before using).'),
     'num_samples': Flag('integer', 16,
                         'Prior samples drawn into TensorBoard at each validation and '
-                        'into samples.svg at the end (0: none).'),
+                        'into samples.svg at the end, which also draws '
+                        'reconstructions.svg (0: neither).'),
     'distribution_strategy': Flag(
         'string', 'auto',
         'auto: one device, or MirroredStrategy when several GPUs are visible; '

@@ -50,6 +50,7 @@ from sketch_rnn import data_source
 from sketch_rnn import distribute
 from sketch_rnn import draw
 from sketch_rnn import errors
+from sketch_rnn import final_grids
 from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import npz
@@ -309,11 +310,23 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
   return step
 
 
-def write_samples_svg(model, log_root, num, seq_len):
-  strokes5, _ = sample.sample_batch(model, num=num, temperature=0.5, seq_len=seq_len)
-  path = os.path.join(log_root, 'samples.svg')
-  draw.grid_svg(sample.to_strokes3(strokes5), path=path)
-  logging.info('wrote %d samples (temperature 0.5) to %s', num, path)
+def write_final_grids(model, log_root, num, seq_len, sets):
+  """samples.svg, and for a model with an encoder reconstructions.svg with, where
+  the data has kinds, the classifier's recognition figure (final_grids)."""
+  path = final_grids.write_samples(model, log_root, num, seq_len)
+  logging.info('wrote %d samples (temperature %g) to %s', num,
+               final_grids.SAMPLE_TEMPERATURE, path)
+  if not model.hps.conditional:
+    return
+  made = final_grids.write_reconstructions(model, sets, log_root, seq_len)
+  logging.info('wrote test sketches beside their greedy reconstructions to %s',
+               made['path'])
+  if 'recognised' in made:
+    logging.info(
+        'The sketch classifier (test accuracy %.3f) recognises %d of %d greedy '
+        'reconstructions (%.0f%%) as their input\'s kind.',
+        made['classifier_accuracy'], made['recognised'], made['count'],
+        100.0 * made['recognised'] / made['count'])
 
 
 @dataclasses.dataclass
@@ -478,7 +491,8 @@ def _trainer(hps, opts, signals):
     if signals.received is not None:
       return signals.exit_code
     if num_samples:
-      write_samples_svg(model, log_root, num_samples, hps.max_seq_len)
+      write_final_grids(model, log_root, num_samples, hps.max_seq_len,
+                        (train_set, valid_set, test_set))
   finally:
     lock.release()
     if not chief:

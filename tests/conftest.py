@@ -10,6 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -169,6 +170,9 @@ def tiny_grid(tmp_path_factory):
 
 def pytest_configure(config):
   config.addinivalue_line('markers', 'slow: starts processes (train, sweep, ...)')
+  # The user cache (the sketch classifier of final_grids, fetched data) of this
+  # session only: nothing of the tests' left in ~/.cache, nothing of it read back.
+  os.environ['SKETCH_RNN_CACHE'] = tempfile.mkdtemp(prefix='sketch_rnn_cache-')
 
 
 @contextlib.contextmanager

@@ -116,10 +116,16 @@ def test_events_hold_magentas_tags(tiny_run):
 
 @pytest.mark.slow
 def test_checkpoints_and_model_config_round_trip(tiny_run):
-  log_root, _ = tiny_run
+  log_root, out = tiny_run
   names = sorted(os.path.basename(p) for p in glob.glob(log_root + '/vector-*.index'))
   assert names == ['vector-21.index', 'vector-41.index', 'vector-45.index']
   assert os.path.exists(os.path.join(log_root, 'samples.svg'))
+  # The recognition figure is the grid's captions: 10 test sketches of each kind.
+  svg = open(os.path.join(log_root, 'reconstructions.svg')).read()
+  decoded = re.findall(r'<text[^>]*>([^<]*)</text>', svg)[1::2]
+  right, count = map(int, re.search(r'recognises (\d+) of (\d+) greedy', out).groups())
+  assert count == len(decoded) == 120
+  assert right == sum(not c.endswith('(wrong)') for c in decoded)
   config = json.load(open(os.path.join(log_root, 'model_config.json')))
   hps = sketch_rnn_model.get_default_hparams().parse(TINY)
   hps.max_seq_len = utils.get_max_len(
