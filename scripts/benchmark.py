@@ -17,6 +17,7 @@
   python scripts/benchmark.py                       # every configuration, 1 and all threads
   python scripts/benchmark.py --configs=lstm512 --threads=2 --steps=20 --json=bench.json
   python scripts/benchmark.py --hparams="dec_model=hyper,dec_rnn_size=256"
+  python scripts/benchmark.py --configs=hyper512 --loops=plain   # no XLA loops
 
 Each configuration and thread count runs in its own process (thread pools are fixed
 when TensorFlow starts, and the peak memory is then that configuration's), on
@@ -35,8 +36,9 @@ The ceiling is the median rate of the step's dominant product (the decoder's
 timed in a short burst after every timed step, so that a machine whose speed
 drifts (shared cloud cores do) moves both alike; efficiency is the median of the
 per-step ratios. --threads is the cores a run gets; its thread pools are the
-trainer's for that precision (runtime.configure_threads).
-On a GPU the same code runs unchanged.
+trainer's for that precision (runtime.configure_threads). --loops: the recurrent
+loops as runtime.use_xla chooses (auto), all XLA functions (xla) or none (plain).
+On a GPU the same code runs unchanged (scripts/gpu_benchmark.sh runs the table).
 """
 
 import argparse
@@ -98,27 +100,46 @@ def step_flops(hps, steps, executed=False):
               total=3 * (enc + dec + out))
 
 
-def _batches(hps, np, utils):
-  """Four training batches and their name: aaron_sheep, or random strokes."""
-  if os.path.exists(os.path.join(SHARED_DATA, 'aaron_sheep.npz')):
+LOOPS = ('auto', 'xla', 'plain')
+
+
+def _batches(hps, np, utils, seq_len=None):
+  """Four training batches and their name: aaron_sheep, or random strokes (always
+  when seq_len, their length, is given)."""
+  if seq_len is None and os.path.exists(os.path.join(SHARED_DATA, 'aaron_sheep.npz')):
     train_set = utils.load_dataset(SHARED_DATA, hps, seed=0)[0]
     hps.max_seq_len = train_set.max_seq_length
     return [train_set.random_batch()[1:] for _ in range(4)], 'aaron_sheep'
+  length = seq_len or 250
   rng = np.random.RandomState(0)
-  hps.max_seq_len = 250
+  hps.max_seq_len = length
   batches = []
   for _ in range(4):
-    x = np.zeros((hps.batch_size, 251, 5), np.float32)
+    x = np.zeros((hps.batch_size, length + 1, 5), np.float32)
     x[:, 0, 2] = 1
-    x[:, 1:, 0:2] = rng.normal(size=(hps.batch_size, 250, 2))
+    x[:, 1:, 0:2] = rng.normal(size=(hps.batch_size, length, 2))
     x[:, 1:, 2] = 1
-    x[:, 1:, 2][rng.rand(hps.batch_size, 250) < 0.1] = 0
+    x[:, 1:, 2][rng.rand(hps.batch_size, length) < 0.1] = 0
     x[:, 1:, 3] = 1 - x[:, 1:, 2]
-    batches.append((x, np.full(hps.batch_size, 250, np.int32)))
+    batches.append((x, np.full(hps.batch_size, length, np.int32)))
   return batches, 'random'
 
 
-def run_one(name, hparams, threads, num_steps, warmup):
+def _choose_loops(runtime, rnn, hps, loops):
+  """Makes every recurrent loop XLA or not (loops: LOOPS) and returns what
+  runtime.use_xla alone picks for the decoder's ('xla' or 'plain')."""
+  chosen = runtime.use_xla
+  default = 'xla' if chosen(hps.dec_model, rnn.PRECISIONS[hps.precision],
+                            hps.dec_rnn_size) else 'plain'
+  if loops != 'auto':
+    # The one place that decides it (bptt.run asks it at tracing), so the whole
+    # model follows; the library has no switch for this because the choice
+    # never changes the numbers, only the speed this benchmark compares.
+    runtime.use_xla = lambda kind, dtype, units: loops == 'xla'
+  return default
+
+
+def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=None):
   """Measures one configuration in this process; returns a dict of figures."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
@@ -132,7 +153,8 @@ def run_one(name, hparams, threads, num_steps, warmup):
   hps = hparams_lib.get_default_hparams().parse(hparams)
   # The trainer's thread pools for this precision, on `threads` cores.
   runtime.configure_threads(hps.precision, threads)
-  batches, data = _batches(hps, np, utils)
+  default_loops = _choose_loops(runtime, rnn, hps, loops)
+  batches, data = _batches(hps, np, utils, seq_len)
   steps = hps.max_seq_len
 
   start = time.perf_counter()
@@ -194,6 +216,7 @@ def run_one(name, hparams, threads, num_steps, warmup):
                                 for c, t in zip(ceilings, times)]))
   result = dict(
       config=name, hparams=hparams, threads=threads, data=data,
+      loops=default_loops if loops == 'auto' else loops, default_loops=default_loops,
       precision=hps.precision, seq_len=steps, batch_size=hps.batch_size,
       steps_timed=num_steps, median_step_s=median,
       sketches_per_s=hps.batch_size / median, first_step_s=first,
@@ -204,9 +227,36 @@ def run_one(name, hparams, threads, num_steps, warmup):
       step_times_s=times, ceilings_gflops=[c / 1e9 for c in ceilings],
       device='GPU' if tf.config.list_physical_devices('GPU') else 'CPU')
   magenta = MAGENTA.get(name, {}).get(threads)
-  if magenta and result['device'] == 'CPU':
+  # Magenta's figure is for that configuration's own hyperparameters and batches.
+  if (magenta and result['device'] == 'CPU' and hparams == CONFIGS.get(name)
+      and seq_len is None):
     result['vs_magenta'] = magenta / median
   return result
+
+
+class ChildFailed(Exception):
+  """A run's process failed (message: its error's last line; detail: the end of
+  its stderr) or ran out of time (timed_out)."""
+
+  def __init__(self, message, detail='', timed_out=False):
+    super().__init__(message)
+    self.message, self.detail, self.timed_out = message, detail, timed_out
+
+
+def run_child(spec, timeout=None):
+  """run_one(**spec) in a process of its own; returns its figures or raises
+  ChildFailed."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  try:
+    proc = subprocess.run([sys.executable, __file__, '--_one', json.dumps(spec)],
+                          capture_output=True, text=True, env=env, check=False,
+                          timeout=timeout)
+  except subprocess.TimeoutExpired as e:
+    raise ChildFailed('timed out after %.0f s' % timeout, timed_out=True) from e
+  if proc.returncode:
+    lines = proc.stderr.strip().splitlines() or ['exit status %d' % proc.returncode]
+    raise ChildFailed(lines[-1], proc.stderr[-2000:])
+  return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main():
@@ -219,6 +269,11 @@ def main():
                       help='comma-separated thread counts')
   parser.add_argument('--steps', type=int, default=20, help='timed steps (median)')
   parser.add_argument('--warmup', type=int, default=3)
+  parser.add_argument('--loops', default='auto', choices=LOOPS,
+                      help='recurrent loops as runtime.use_xla picks, all XLA, or none')
+  parser.add_argument('--seq_len', type=int, default=None,
+                      help='random strokes of this many points (default: aaron_sheep '
+                      'from ../shared, else 250 random points)')
   parser.add_argument('--json', default=None, help='also write the results here')
   parser.add_argument('--_one', default=None, help=argparse.SUPPRESS)
   args = parser.parse_args()
@@ -242,15 +297,13 @@ def main():
   print('-' * len(header))
   for name, hparams in jobs:
     for threads in [int(t) for t in args.threads.split(',')]:
-      spec = dict(name=name, hparams=hparams, threads=threads,
-                  num_steps=args.steps, warmup=args.warmup)
-      env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-      proc = subprocess.run([sys.executable, __file__, '--_one', json.dumps(spec)],
-                            capture_output=True, text=True, env=env, check=False)
-      if proc.returncode:
-        print('%s, %d threads: failed\n%s' % (name, threads, proc.stderr[-2000:]))
+      spec = dict(name=name, hparams=hparams, threads=threads, num_steps=args.steps,
+                  warmup=args.warmup, loops=args.loops, seq_len=args.seq_len)
+      try:
+        r = run_child(spec)
+      except ChildFailed as e:
+        print('%s, %d threads: failed\n%s' % (name, threads, e.detail or e.message))
         return 1
-      r = json.loads(proc.stdout.strip().splitlines()[-1])
       results.append(r)
       print('%-14s %3d %9.3f %10.1f %8.1f %8.0f %8.1f %9.1f %6.2f %7s' % (
           name, threads, r['median_step_s'], r['sketches_per_s'], r['first_step_s'],

@@ -290,6 +290,12 @@ def load(path):
         path, type(e).__name__, e)) from None
 
 
+def training_settings(seed=0, **settings):
+  """train's settings as load_or_train fills them in: part of a cache's key."""
+  return dict(dict(steps=STEPS, batch_size=BATCH_SIZE, size=SIZE,
+                   learning_rate=LEARNING_RATE, augment=True), **settings, seed=seed)
+
+
 def load_or_train(path, sketches, labels, class_names, seed=0, **settings):
   """(classifier, trained_now): the cache at path if its fingerprint matches.
 
@@ -297,9 +303,7 @@ def load_or_train(path, sketches, labels, class_names, seed=0, **settings):
   unreadable cache is simply replaced. path None trains in memory only.
   """
   labels = _check_labels(sketches, labels, class_names)
-  settings = dict(dict(steps=STEPS, batch_size=BATCH_SIZE, size=SIZE,
-                       learning_rate=LEARNING_RATE, augment=True), **settings,
-                  seed=seed)
+  settings = training_settings(seed, **settings)
   key = fingerprint(sketches, labels, class_names, **settings)
   if path is not None and os.path.exists(path):
     try:

@@ -27,7 +27,9 @@ import textwrap
 
 from absl import app
 from absl import flags
+from absl import logging
 
+from sketch_rnn import data_source
 from sketch_rnn import errors
 
 FLAGS = flags.FLAGS
@@ -54,7 +56,9 @@ FLAG_TABLE = {
     # Magenta's flags
     'data_dir': Flag('string', MAGENTA_DATA_URL,
                      'The folder, or http(s) URL, holding the data_set files; a URL '
-                     'is fetched once and cached.'),
+                     'is fetched once and cached. For a trained run (eval, sample, '
+                     'export, a resume, a study started again) the default is the '
+                     'one it was trained on (its data_source.json), if it has one.'),
     'log_root': Flag('string', '/tmp/sketch_rnn/models/default',
                      'The run folder: checkpoints, TensorBoard events, '
                      'model_config.json.'),
@@ -87,7 +91,8 @@ FLAG_TABLE = {
                         'measure before using).'),
     'num_samples': Flag('integer', 16,
                         'Prior samples drawn into TensorBoard at each validation and '
-                        'into samples.svg at the end (0: none).'),
+                        'into samples.svg at the end, which also draws '
+                        'reconstructions.svg (0: neither).'),
     'distribution_strategy': Flag(
         'string', 'auto',
         'auto: one device, or MirroredStrategy when several GPUs are visible; '
@@ -242,6 +247,28 @@ def run_source():
     raise errors.UsageError('give --log_root (a run folder) or --model_json (a '
                             'browser model), not both')
   return (None if FLAGS.model_json else FLAGS.log_root), FLAGS.model_json
+
+
+def run_data_dir(log_root, optional=False):
+  """The --data_dir of a tool that reads a trained run's data: the flag when given
+  (it wins) or for a browser model (log_root None); else the folder or URL the run
+  was trained on (its data_source.json); else the flag's default, Magenta's URL.
+
+  optional: the data only adds to the result (the export's validation costs), so
+  None stands for the default, and a remembered folder that is gone is a warning.
+  """
+  if FLAGS['data_dir'].present or log_root is None:
+    return FLAGS.data_dir
+  try:
+    remembered = data_source.read(log_root)
+  except errors.SketchRNNError as e:
+    if not optional:
+      raise
+    logging.warning('%s to add the data; going on without it.', e)
+    return None
+  if remembered is not None:
+    return remembered
+  return None if optional else FLAGS.data_dir
 
 
 def flag_help(name, tool=None):

@@ -35,7 +35,7 @@ per setting.
 
 Started again, the sweep skips runs whose checkpoint has reached num_steps and
 whose metrics are current, resumes the others (--resume_training), and rewrites
-the report. A run that fails is reported with the end of its log once the others
+the report; without --data_dir it takes the data its runs were trained on. A run that fails is reported with the end of its log once the others
 are done, and the sweep exits with 1. SIGTERM or SIGINT is passed on to the runs
 (each saves a checkpoint and stops); the sweep then exits like the trainer (0 on
 SIGTERM, 130 on SIGINT) and the same command continues.
@@ -89,15 +89,18 @@ def main(unused_argv):
   gpus = study_plan.detect_gpus(FLAGS.gpus)
   jobs = FLAGS.jobs or max(len(gpus), 1)
   out = os.path.abspath(FLAGS.out)
-  data_dir = FLAGS.data_dir
-  if not utils.is_url(data_dir):
-    data_dir = os.path.abspath(data_dir)
   if os.path.exists(out) and not os.path.isdir(out):
     raise errors.SketchRNNError('--out %s is not a folder' % out)
+  runs = study.make_runs(out, axes, seeds, hps)
+  # Started again without --data_dir, the study goes on with its runs' data.
+  data_dir = FLAGS.data_dir
+  if not FLAGS['data_dir'].present:
+    data_dir = study.runs_data_dir(runs) or data_dir
+  if not utils.is_url(data_dir):
+    data_dir = os.path.abspath(data_dir)
   # Once here: a bad data set is one error, not one per run, and a URL's files are
   # downloaded before the runs would all fetch them at once.
   data = utils.load_dataset(data_dir, hps)
-  runs = study.make_runs(out, axes, seeds, hps)
   os.makedirs(out, exist_ok=True)
   # Here, once: the runs' evaluations (children, perhaps several at once) load it.
   classifier_path = os.path.join(out, study.CLASSIFIER_FILE)

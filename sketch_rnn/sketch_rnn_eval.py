@@ -19,8 +19,9 @@
       --hparams=data_set=[bird.npz]
 
 Works on run folders of this project and of Magenta, and on browser models
-(--model_json; the data normalised by the model's own scale_factor). Prints Magenta's lines
-`valid_cost: ..., valid_recon: ..., valid_kl: ...` and `eval_cost: ...` (the test
+(--model_json; the data normalised by the model's own scale_factor). Without
+--data_dir a run folder's own data is read (its data_source.json). Prints Magenta's
+lines `valid_cost: ..., valid_recon: ..., valid_kl: ...` and `eval_cost: ...` (the test
 split), with the eval model as Magenta's training builds it: dropout off, pen loss
 unmasked, KL weight kl_weight_start. With --metrics it scores the scale study's
 metrics on the test split instead (what scale_sweep runs after each training) and
@@ -85,10 +86,11 @@ def main(unused_argv):
     if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
       raise errors.SketchRNNError('--%s %s: no such folder' % (name, path))
   log_root, model_json = cli.run_source()
+  data_dir = cli.run_data_dir(log_root)
   if FLAGS.metrics:
     options = study.eval_options(FLAGS.diversity_samples, FLAGS.eval_sketches, seed,
                                  FLAGS.iwae_samples)
-    run = checkpoints.open_run(log_root, FLAGS.data_dir, FLAGS.hparams,
+    run = checkpoints.open_run(log_root, data_dir, FLAGS.hparams,
                                FLAGS.checkpoint, seed, model_json=model_json)
     r = study.evaluate_run(run, options, FLAGS.grid, FLAGS.classifier)
     for m in metrics.METRICS:
@@ -98,7 +100,7 @@ def main(unused_argv):
           len(r['classifier']['classes']), r['classifier']['test_accuracy']))
     print('Scored in %.1f s' % r['seconds'])
   else:
-    r = evaluate(log_root, FLAGS.data_dir, FLAGS.hparams, FLAGS.checkpoint, seed,
+    r = evaluate(log_root, data_dir, FLAGS.hparams, FLAGS.checkpoint, seed,
                  model_json)
     print('valid_cost: %.4f, valid_recon: %.4f, valid_kl: %.4f, valid_time_taken: '
           '%.4f' % (r['valid_cost'], r['valid_recon'], r['valid_kl'],

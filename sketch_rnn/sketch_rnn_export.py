@@ -21,8 +21,9 @@ A .gen.json is an unconditional decoder (conditional=False), the kind
 @magenta/sketch runs; a .vae.json holds encoder and decoder. Both need LSTM cells
 and num_mixture=20, what the browser loaders fix. The data's normalising factor
 comes from the run's scale_factor.json (written by the trainer); for older runs and
-Magenta's, --data_dir recomputes it from the train split (and adds the validation
-costs to the file's info). See docs/browser.md.
+Magenta's, --data_dir recomputes it from the train split. The data (--data_dir, or
+the run's own: its data_source.json) adds the validation costs to the file's info.
+See docs/browser.md.
 """
 
 if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
@@ -81,7 +82,8 @@ def export(log_root, out, checkpoint=None, data_dir=None, overrides=''):
 def main(unused_argv):
   if not FLAGS.out:
     raise errors.UsageError('--out is required: NAME.gen.json or NAME.vae.json')
-  data_dir = FLAGS.data_dir if FLAGS['data_dir'].present else None
+  # The data only adds the validation costs: a run's own, when it is still there.
+  data_dir = cli.run_data_dir(FLAGS.log_root, optional=True)
   info = export(FLAGS.log_root, FLAGS.out, FLAGS.checkpoint, data_dir, FLAGS.hparams)
   print('wrote %s (%s, step %d, scale_factor %.6g, max_seq_len %d)' % (
       FLAGS.out, 'decoder only' if info['mode'] == browser.GEN_MODE else 'VAE',

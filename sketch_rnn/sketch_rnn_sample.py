@@ -31,7 +31,8 @@ sketches, each next to the decoding of its posterior mean), interpolate (two tes
 sketches and num decodings of the slerp between their posterior means), complete
 (the first --prefix_points points of num test sketches or of --sketches, in red,
 each continued --completions times), encode (the posterior means of every sketch of
---sketches into --out, a .npy of [sketches, z_size]).
+--sketches into --out, a .npy of [sketches, z_size]). The test sketches come from
+--data_dir, or without it from the data the run was trained on (data_source.json).
 """
 
 if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
@@ -209,12 +210,12 @@ def main(unused_argv):
       raise errors.UsageError('--mode=encode needs --sketches=PATH.npz and '
                               '--out=PATH.npy')
     check_out_folder(FLAGS.out)
+  log_root, model_json = cli.run_source()
   # Prior samples need no data, nor do a user's sketches (unless the run's
   # scale_factor must come from it: --data_dir given).
-  data_dir = FLAGS.data_dir
-  if mode == 'prior' or (FLAGS.sketches and not FLAGS['data_dir'].present):
-    data_dir = None
-  log_root, model_json = cli.run_source()
+  data_dir = None
+  if not (mode == 'prior' or (FLAGS.sketches and not FLAGS['data_dir'].present)):
+    data_dir = cli.run_data_dir(log_root)
   run = checkpoints.open_run(log_root, data_dir, FLAGS.hparams,
                              FLAGS.checkpoint, seed, sampling=True,
                              model_json=model_json)

@@ -46,12 +46,14 @@ import tensorflow as tf
 from sketch_rnn import browser
 from sketch_rnn import checkpoints
 from sketch_rnn import cli
-from sketch_rnn import npz
+from sketch_rnn import data_source
 from sketch_rnn import distribute
 from sketch_rnn import draw
 from sketch_rnn import errors
+from sketch_rnn import final_grids
 from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
+from sketch_rnn import npz
 from sketch_rnn import run_folder
 from sketch_rnn import runtime
 from sketch_rnn import sample
@@ -155,7 +157,8 @@ def train(model, optimizer, datasets, hps, eval_hps, run, log_root, start_step,
           best_valid_cost, jit_compile=False, num_samples=16,
           max_nonfinite_steps=20, signals=None, steps=None, write_events=True):
   """Magenta's train(): log every 20 steps, validate every save_every steps, save
-  when the validation cost is the best so far, then evaluate on the test set.
+  when the validation cost is the best so far, then evaluate on the test set; and
+  (this project's) validate the last step too, and save it.
 
   Returns the step reached. A SIGTERM or SIGINT (see StopSignals) saves and
   returns early; max_nonfinite_steps skipped steps in a row raise SketchRNNError.
@@ -194,6 +197,47 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
   """The steps of train(), on batches from a utils.Prefetcher, which also stands
   for the data RNG in checkpoints (its get_state: as of the batches used)."""
   saved_step = start_step if run.manager.latest_checkpoint else None
+
+  def validate(train_step, start):
+    """Magenta's validation after train_step steps; `start`: when its time began.
+    Saves and scores the test set when the cost is the best; returns the time the
+    next timing starts from."""
+    nonlocal best_valid_cost, saved_step
+    valid_cost, valid_r_cost, valid_kl_cost = sketch_rnn_model.evaluate_model(
+        eval_fn, model, valid_set, eval_kl_weight)
+    end = time.time()
+    time_taken_valid = end - start
+    start = time.time()
+    _scalars(writer, train_step, {
+        'Valid_Cost': valid_cost, 'Valid_Reconstr_Cost': valid_r_cost,
+        'Valid_KL_Cost': valid_kl_cost, 'Time_Taken_Valid': time_taken_valid})
+    logging.info(VALID_FORMAT, min(best_valid_cost, valid_cost), valid_cost,
+                 valid_r_cost, valid_kl_cost, time_taken_valid)
+    if num_samples:
+      _samples_image(writer, train_step, model, num_samples, hps.max_seq_len)
+    if not valid_cost < best_valid_cost:  # a NaN cost is never the best
+      return start
+    best_valid_cost = valid_cost
+    path = run.save(train_step, best_valid_cost, batches)
+    saved_step = train_step
+    logging.info('saving model %s.', path)
+    end = time.time()
+    time_taken_save = end - start
+    start = time.time()
+    logging.info('time_taken_save %4.4f.', time_taken_save)
+    _scalars(writer, train_step, {'Best_Valid_Cost': best_valid_cost})
+
+    eval_cost, eval_r_cost, eval_kl_cost = sketch_rnn_model.evaluate_model(
+        eval_fn, model, test_set, eval_kl_weight)
+    end = time.time()
+    time_taken_eval = end - start
+    start = time.time()
+    _scalars(writer, train_step, {
+        'Eval_Cost': eval_cost, 'Eval_Reconstr_Cost': eval_r_cost,
+        'Eval_KL_Cost': eval_kl_cost, 'Time_Taken_Eval': time_taken_eval})
+    logging.info(EVAL_FORMAT, eval_cost, eval_r_cost, eval_kl_cost, time_taken_eval)
+    return start
+
   nonfinite = 0
   start = time.time()
   run_start, run_start_step = start, start_step
@@ -247,42 +291,17 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
       start = time.time()
 
     if step % hps.save_every == 0 and step > 0:
-      valid_cost, valid_r_cost, valid_kl_cost = sketch_rnn_model.evaluate_model(
-          eval_fn, model, valid_set, eval_kl_weight)
-      end = time.time()
-      time_taken_valid = end - start
-      start = time.time()
-      _scalars(writer, train_step, {
-          'Valid_Cost': valid_cost, 'Valid_Reconstr_Cost': valid_r_cost,
-          'Valid_KL_Cost': valid_kl_cost, 'Time_Taken_Valid': time_taken_valid})
-      logging.info(VALID_FORMAT, min(best_valid_cost, valid_cost), valid_cost,
-                   valid_r_cost, valid_kl_cost, time_taken_valid)
-      if num_samples:
-        _samples_image(writer, train_step, model, num_samples, hps.max_seq_len)
-
-      if valid_cost < best_valid_cost:
-        best_valid_cost = valid_cost
-        path = run.save(train_step, best_valid_cost, batches)
-        saved_step = train_step
-        logging.info('saving model %s.', path)
-        end = time.time()
-        time_taken_save = end - start
-        start = time.time()
-        logging.info('time_taken_save %4.4f.', time_taken_save)
-        _scalars(writer, train_step, {'Best_Valid_Cost': best_valid_cost})
-
-        eval_cost, eval_r_cost, eval_kl_cost = sketch_rnn_model.evaluate_model(
-            eval_fn, model, test_set, eval_kl_weight)
-        end = time.time()
-        time_taken_eval = end - start
-        start = time.time()
-        _scalars(writer, train_step, {
-            'Eval_Cost': eval_cost, 'Eval_Reconstr_Cost': eval_r_cost,
-            'Eval_KL_Cost': eval_kl_cost, 'Time_Taken_Eval': time_taken_eval})
-        logging.info(EVAL_FORMAT, eval_cost, eval_r_cost, eval_kl_cost,
-                     time_taken_eval)
+      start = validate(train_step, start)
     step = train_step
 
+  # Magenta validates only every save_every steps, so its last steps were never
+  # scored: unless the last step just was, a last validation (the same lines,
+  # tags and, when best, save and test costs) gives the final checkpoint a known
+  # validation cost. Not after a signal: a preempted run saves at once.
+  last_validated = (step - 1) % hps.save_every == 0 and step > 1
+  if step > start_step and not last_validated and (
+      signals is None or signals.received is None):
+    validate(step, time.time())
   # Magenta stops without saving; we keep the last steps too, so that nothing
   # trained is lost and a longer run can resume from here.
   if saved_step != step:
@@ -291,11 +310,23 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
   return step
 
 
-def write_samples_svg(model, log_root, num, seq_len):
-  strokes5, _ = sample.sample_batch(model, num=num, temperature=0.5, seq_len=seq_len)
-  path = os.path.join(log_root, 'samples.svg')
-  draw.grid_svg(sample.to_strokes3(strokes5), path=path)
-  logging.info('wrote %d samples (temperature 0.5) to %s', num, path)
+def write_final_grids(model, log_root, num, seq_len, sets):
+  """samples.svg, and for a model with an encoder reconstructions.svg with, where
+  the data has kinds, the classifier's recognition figure (final_grids)."""
+  path = final_grids.write_samples(model, log_root, num, seq_len)
+  logging.info('wrote %d samples (temperature %g) to %s', num,
+               final_grids.SAMPLE_TEMPERATURE, path)
+  if not model.hps.conditional:
+    return
+  made = final_grids.write_reconstructions(model, sets, log_root, seq_len)
+  logging.info('wrote test sketches beside their greedy reconstructions to %s',
+               made['path'])
+  if 'recognised' in made:
+    logging.info(
+        'The sketch classifier (test accuracy %.3f) recognises %d of %d greedy '
+        'reconstructions (%.0f%%) as their input\'s kind.',
+        made['classifier_accuracy'], made['recognised'], made['count'],
+        100.0 * made['recognised'] / made['count'])
 
 
 @dataclasses.dataclass
@@ -390,30 +421,13 @@ def _trainer(hps, opts, signals):
     # Every worker must draw the same global batches: a shared default.
     seed = 0 if distributed else int.from_bytes(os.urandom(4), 'little')
 
-  logging.info('sketch-rnn')
-  logging.info('Hyperparams:')
-  for key, val in hps.values().items():
-    logging.info('%s = %s', key, val)
-  gpus = tf.config.list_physical_devices('GPU')
-  # A resumed run takes its generator's and the data order's states from the
-  # checkpoint: a fresh seed here would only puzzle.
-  logging.info('Training on %s; %s.', ', '.join(g.name for g in gpus) if gpus else 'CPU',
-               'the random states come from the checkpoint' if prefix and not magenta_run
-               else 'seed %d' % seed)
-  if distributed:
-    logging.info('%s with %d replicas (%s); global batch %d.',
-                 type(strategy).__name__, strategy.num_replicas_in_sync,
-                 'chief' if chief else 'worker', hps.batch_size)
+  # Before the long loading: a --log_root that cannot be written fails at once.
+  check_log_root(log_root, 0)
   logging.info('Loading data files.')
   tf.random.set_seed(seed)
   datasets = utils.load_dataset(opts.data_dir, hps, seed=seed,
                                 scale_factor=scale_factor, sampler=opts.batch_sampler)
   train_set, valid_set, test_set, hps, eval_hps, _ = datasets
-  logging.info('Dataset: %d/%d/%d sketches, max_seq_len %d.', len(train_set),
-               len(valid_set), len(test_set), hps.max_seq_len)
-  logging.info('normalizing_scale_factor %4.4f.', train_set.scale_factor)
-  logging.info('batch sampler: %s%s.', train_set.batch_sampler,
-               ' (auto)' if opts.batch_sampler == 'auto' else '')
   sketch_rnn_model.check_memory(hps)
 
   with strategy.scope():
@@ -421,7 +435,6 @@ def _trainer(hps, opts, signals):
     optimizer = sketch_rnn_model.Adam(model.trainable_variables)
     if init_weights is not None:
       browser.assign_weights(model, init_weights)
-      logging.info('Initialised from %s (a fresh optimiser).', opts.init_from)
   steps = None
   if distributed:
     steps = distribute.DistributedSteps(strategy, model, optimizer, hps.batch_size)
@@ -456,9 +469,13 @@ def _trainer(hps, opts, signals):
       if chief:
         checkpoints.write_model_config(log_root, hps)
         checkpoints.write_scale_factor(log_root, train_set.scale_factor)
+        data_source.write(log_root, opts.data_dir)
     except OSError as e:
       raise errors.SketchRNNError('--log_root %s: cannot write (%s)' % (
           log_root, e.strerror or e)) from None
+    _log_start(hps, seed, prefix is not None and not magenta_run, strategy, chief,
+               distributed, (train_set, valid_set, test_set), opts.init_from,
+               opts.batch_sampler)
     run = checkpoints.RunCheckpoint(write_root, model, optimizer)
     num_samples = opts.num_samples if chief else 0
 
@@ -477,7 +494,8 @@ def _trainer(hps, opts, signals):
     if signals.received is not None:
       return signals.exit_code
     if num_samples:
-      write_samples_svg(model, log_root, num_samples, hps.max_seq_len)
+      write_final_grids(model, log_root, num_samples, hps.max_seq_len,
+                        (train_set, valid_set, test_set))
   finally:
     lock.release()
     if not chief:
@@ -498,11 +516,39 @@ def _keep_sampler(train_set, saved, asked):
     return
   if asked == 'auto':
     train_set.sampler = saved
-    logging.info('batch sampler: %s, as the checkpoint\'s batches were drawn.', saved)
   else:
     logging.warning('--batch_sampler=%s, but the checkpoint\'s batches were drawn '
                     'by %s: from here the batches differ from those of an '
                     'uninterrupted run.', asked, saved)
+
+
+def _log_start(hps, seed, resumed, strategy, chief, distributed, sets, init_from,
+               sampler='auto'):
+  """Magenta's opening lines (the hyperparameters as the run uses them, max_seq_len
+  from the data) and ours. Logged once every input has loaded and been checked,
+  so that a mistake's one-line error is not the end of a long table."""
+  logging.info('sketch-rnn')
+  logging.info('Hyperparams:')
+  for key, val in hps.values().items():
+    logging.info('%s = %s', key, val)
+  gpus = tf.config.list_physical_devices('GPU')
+  # A resumed run takes its generator's and the data order's states from the
+  # checkpoint: a fresh seed here would only puzzle.
+  logging.info('Training on %s; %s.', ', '.join(g.name for g in gpus) if gpus else 'CPU',
+               'the random states come from the checkpoint' if resumed
+               else 'seed %d' % seed)
+  if distributed:
+    logging.info('%s with %d replicas (%s); global batch %d.',
+                 type(strategy).__name__, strategy.num_replicas_in_sync,
+                 'chief' if chief else 'worker', hps.batch_size)
+  train_set, valid_set, test_set = sets
+  logging.info('Dataset: %d/%d/%d sketches, max_seq_len %d.', len(train_set),
+               len(valid_set), len(test_set), hps.max_seq_len)
+  logging.info('normalizing_scale_factor %4.4f.', train_set.scale_factor)
+  logging.info('batch sampler: %s%s.', train_set.batch_sampler,
+               ' (auto)' if sampler == 'auto' else '')
+  if init_from:
+    logging.info('Initialised from %s (a fresh optimiser).', init_from)
 
 
 def _open_run_folder(log_root, lock, opts):
@@ -530,8 +576,11 @@ def main(unused_argv):
     hps.parse(FLAGS.hparams)
   if FLAGS.max_nonfinite_steps < 1:
     raise errors.UsageError('--max_nonfinite_steps must be at least 1')
+  # A resumed run goes on with the data it was trained on, unless told otherwise.
+  data_dir = (cli.run_data_dir(FLAGS.log_root) if FLAGS.resume_training
+              else FLAGS.data_dir)
   return trainer(hps, Options(
-      data_dir=FLAGS.data_dir, log_root=FLAGS.log_root,
+      data_dir=data_dir, log_root=FLAGS.log_root,
       resume_training=FLAGS.resume_training, seed=FLAGS.seed,
       jit_compile=FLAGS.jit_compile, num_samples=FLAGS.num_samples,
       hparams=FLAGS.hparams, max_nonfinite_steps=FLAGS.max_nonfinite_steps,

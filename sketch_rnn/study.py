@@ -37,6 +37,7 @@ from absl import logging
 
 from sketch_rnn import checkpoints
 from sketch_rnn import classifier
+from sketch_rnn import data_source
 from sketch_rnn import draw
 from sketch_rnn import errors
 from sketch_rnn import metrics
@@ -152,6 +153,17 @@ def make_runs(out, axes, seeds, hps):
   for run in runs:
     check_run_config(run, hps)
   return runs
+
+
+def runs_data_dir(runs):
+  """The data folder or URL the study's runs were trained on (their
+  data_source.json), for a sweep started again without --data_dir; None when no
+  run remembers one."""
+  found = {d for d in (data_source.read(r.folder) for r in runs) if d is not None}
+  if len(found) > 1:
+    raise errors.SketchRNNError('the runs of this study were trained on different '
+                                'data (%s): pass --data_dir' % ', '.join(sorted(found)))
+  return found.pop() if found else None
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -108,14 +109,16 @@ SWEEP_HPARAMS = tiny_text(num_steps=30, save_every=15)
 SWEEP_SCALES = (0.5, 2.0)
 
 
-def sweep(out, *args, scales='0.5,2', script=False, hparams=SWEEP_HPARAMS):
-  """Runs the sweep as a user does (scales=None: no --scales); returns (exit code,
-  output)."""
+def sweep(out, *args, scales='0.5,2', script=False, hparams=SWEEP_HPARAMS,
+          data_dir=BUNDLED):
+  """Runs the sweep as a user does (scales=None: no --scales, data_dir=None: no
+  --data_dir); returns (exit code, output)."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   program = ([os.path.join(REPO, 'scripts', 'scale_sweep.py')] if script
              else ['-m', 'sketch_rnn.scale_sweep'])
   proc = subprocess.run(
-      [sys.executable, *program, '--out=' + out, '--data_dir=' + BUNDLED,
+      [sys.executable, *program, '--out=' + out,
+       *(['--data_dir=' + data_dir] if data_dir is not None else []),
        *(['--scales=' + scales] if scales is not None else []),
        '--hparams=' + hparams, '--diversity_samples=6', '--eval_sketches=12',
        *args],
@@ -167,6 +170,9 @@ def tiny_grid(tmp_path_factory):
 
 def pytest_configure(config):
   config.addinivalue_line('markers', 'slow: starts processes (train, sweep, ...)')
+  # The user cache (the sketch classifier of final_grids, fetched data) of this
+  # session only: nothing of the tests' left in ~/.cache, nothing of it read back.
+  os.environ['SKETCH_RNN_CACHE'] = tempfile.mkdtemp(prefix='sketch_rnn_cache-')
 
 
 @contextlib.contextmanager

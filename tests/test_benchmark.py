@@ -1,4 +1,5 @@
-"""scripts/benchmark.py: its fields and its FLOP count (never its speed)."""
+"""scripts/benchmark.py: its fields, its FLOP count and its loop choice; the
+baselines of benchmark_sampling.py and benchmark_metrics.py (never their speed)."""
 
 import json
 import os
@@ -10,7 +11,7 @@ import pytest
 
 from sketch_rnn.model import get_default_hparams
 
-from conftest import REPO
+from conftest import REPO, tiny_hparams
 
 sys.path.insert(0, os.path.join(REPO, 'scripts'))
 import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -58,3 +59,38 @@ def test_benchmark_prints_every_field(tmp_path):
       [r['gflop_per_step'] / c / t
        for c, t in zip(r['ceilings_gflops'], r['step_times_s'])]))
   assert 0 < r['executed_gflop'] < r['gflop_per_step']
+
+
+@pytest.mark.parametrize('loops', benchmark.LOOPS)
+def test_loops_choice_overrides_what_runtime_would_pick(loops, monkeypatch):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import rnn, runtime  # pylint: disable=g-import-not-at-top
+  # The choice runtime.use_xla makes alone: XLA for a float32 lstm of 192 units.
+  monkeypatch.setattr(runtime, 'use_xla', lambda kind, dtype, units: (
+      dtype == tf.float32 and units >= 64))
+  hps = get_default_hparams().parse('dec_rnn_size=192')
+  bf16 = get_default_hparams().parse('dec_rnn_size=192,precision=bfloat16')
+  assert benchmark._choose_loops(runtime, rnn, bf16, 'auto') == 'plain'  # pylint: disable=protected-access
+  assert benchmark._choose_loops(runtime, rnn, hps, loops) == 'xla'  # pylint: disable=protected-access
+  expected = {'auto': [True, False], 'xla': [True, True], 'plain': [False, False]}
+  assert [runtime.use_xla('lstm', tf.float32, 192),
+          runtime.use_xla('hyper', tf.bfloat16, 16)] == expected[loops]
+
+
+def test_sampling_ceiling_runs_the_decoders_products():
+  import benchmark_sampling  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
+  model = sketch_rnn_model.Model(tiny_hparams(), seed=0)
+  for jit in (False, True):
+    value = benchmark_sampling.products_loop(model, 3, 4, jit_compile=jit)()
+    assert np.isfinite(value) and value != 0
+  hyper = sketch_rnn_model.Model(tiny_hparams(dec_model='hyper'), seed=0)
+  assert benchmark_sampling.products_loop(hyper, 3, 4) is None  # no ceiling for it
+
+
+def test_decoding_baseline_counts_the_steps_each_chunk_ran():
+  import benchmark_metrics  # pylint: disable=g-import-not-at-top
+  # Stroke-3 sketches of 2, 5 and 1 points: the first chunk ran until its longer
+  # one ended (capped at seq_len), the second one step past its end.
+  decoded = [np.zeros((k, 3)) for k in (2, 5, 1)]
+  assert benchmark_metrics.decode_runs(decoded, seq_len=4, chunk=2) == [(2, 4), (1, 2)]

@@ -82,6 +82,7 @@ def test_signal_saves_the_step_reached_and_resume_continues(tmp_path, sig, code)
   assert int(match.group(2)) == reached >= 41
   assert restored_step(log_root) == reached
   assert 'Traceback' not in out
+  assert 'best_valid_cost: ' not in out  # a stopped run saves at once, unscored
 
   stop_at = (reached // 20 + 1) * 20 + 1
   proc = start(log_root, '--resume_training', '--hparams=num_steps=%d' % stop_at)

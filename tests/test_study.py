@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from sketch_rnn import cli
+from sketch_rnn import data_source
 from sketch_rnn import errors
 from sketch_rnn import metrics
 from sketch_rnn import study
@@ -41,8 +42,13 @@ def fingerprint(folder):
 def test_restart_skips_finished_runs(tiny_sweep):
   out, _ = tiny_sweep
   before = [fingerprint(f) for f in run_folders(out)]
-  code, log = sweep(out, script=True)  # and the script in scripts/ is the same program
+  # The script in scripts/ is the same program; without --data_dir it takes the
+  # runs' own data (not Magenta's default URL, which holds no shapes.npz).
+  code, log = sweep(out, script=True, data_dir=None)
   assert code == 0, log
+  assert [data_source.read(f) for f in run_folders(out)] == [BUNDLED] * len(SCALES)
+  assert json.load(open(os.path.join(out, 'results.json')))['study'][
+      'data_dir'] == BUNDLED
   for s in SCALES:
     name = 'scale-%g/seed-1' % s
     assert '%s: finished (step 30 of 30); skipped.' % name in log
@@ -249,6 +255,24 @@ def test_run_folders_one_level_per_axis():
   assert [r.name for r in study.make_runs('/x', axes, [3], hps)] == [
       'kl_weight-0.25/use_input_dropout-True/seed-3',
       'kl_weight-0.25/use_input_dropout-False/seed-3']
+
+
+def test_a_study_started_again_takes_its_runs_data(tmp_path):
+  axes = study_plan.parse_sweep(['scale:0.5,2'])
+  runs = study.make_runs(str(tmp_path), axes, [1],
+                         study_plan.shared_hparams(TINY, axes)[1])
+  assert study.runs_data_dir(runs) is None  # a new study: the flag's default
+  for run in runs:
+    os.makedirs(run.folder)
+    data_source.write(run.folder, BUNDLED)
+  assert study.runs_data_dir(runs) == BUNDLED
+  other = tmp_path / 'other'
+  other.mkdir()
+  data_source.write(runs[1].folder, str(other))
+  both = ', '.join(re.escape(d) for d in sorted([BUNDLED, str(other)]))
+  with pytest.raises(errors.SketchRNNError, match=r'the runs of this study were '
+                     r'trained on different data \(%s\): pass --data_dir' % both):
+    study.runs_data_dir(runs)
 
 
 def test_a_folder_trained_with_another_axis_value_is_refused(tmp_path):

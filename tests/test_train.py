@@ -9,18 +9,25 @@ import signal
 import subprocess
 import sys
 import time
+from unittest import mock
 
+from absl import flags
 import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
 from sketch_rnn import checkpoints
+from sketch_rnn import cli as sketch_rnn_cli
+from sketch_rnn import data_source
+from sketch_rnn import errors
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import sketch_rnn_eval
+from sketch_rnn import sketch_rnn_sample
 from sketch_rnn import utils
 
-from conftest import BUNDLED, BUNDLED_SET, REPO, shared_path, tiny_text, train_losses
+from conftest import BUNDLED, BUNDLED_SET, REPO, shared_path, tiny_hparams, tiny_text
+from conftest import train_losses
 
 TINY = tiny_text(num_steps=45, save_every=20, dec_rnn_size=24)
 # Magenta's log lines, byte for byte (anything of ours comes after them).
@@ -79,7 +86,8 @@ def test_log_lines_are_magentas(tiny_run):
   _, out = tiny_run
   steps = [int(m.group(1)) for m in TRAIN_LINE.finditer(out)]
   assert steps == [20, 40]
-  assert len(VALID_LINE.findall(out)) == 2
+  # after steps 21 and 41 (save_every=20), then the last one, 45
+  assert len(VALID_LINE.findall(out)) == 3
   assert len(EVAL_LINE.findall(out)) >= 1
   assert 'Total trainable variables' in out
   assert re.search(r'Training on CPU; seed 3\.', out)
@@ -99,6 +107,8 @@ def test_events_hold_magentas_tags(tiny_run):
   assert scalars['Num_Trainable_Params'][0] == float(
       re.search(r'Total trainable variables (\d+)', out).group(1))
   assert sorted(scalars['Train_Cost']) == [21, 41]  # written at global step
+  assert sorted(scalars['Valid_Cost']) == sorted(scalars['Time_Taken_Valid']) == [
+      21, 41, 45]
   cost = float(TRAIN_LINE.search(out).group(4))
   assert scalars['Train_Cost'][21] == pytest.approx(cost, abs=1e-4)
   assert 'Samples' in images
@@ -106,10 +116,16 @@ def test_events_hold_magentas_tags(tiny_run):
 
 @pytest.mark.slow
 def test_checkpoints_and_model_config_round_trip(tiny_run):
-  log_root, _ = tiny_run
+  log_root, out = tiny_run
   names = sorted(os.path.basename(p) for p in glob.glob(log_root + '/vector-*.index'))
   assert names == ['vector-21.index', 'vector-41.index', 'vector-45.index']
   assert os.path.exists(os.path.join(log_root, 'samples.svg'))
+  # The recognition figure is the grid's captions: 10 test sketches of each kind.
+  svg = open(os.path.join(log_root, 'reconstructions.svg')).read()
+  decoded = re.findall(r'<text[^>]*>([^<]*)</text>', svg)[1::2]
+  right, count = map(int, re.search(r'recognises (\d+) of (\d+) greedy', out).groups())
+  assert count == len(decoded) == 120
+  assert right == sum(not c.endswith('(wrong)') for c in decoded)
   config = json.load(open(os.path.join(log_root, 'model_config.json')))
   hps = sketch_rnn_model.get_default_hparams().parse(TINY)
   hps.max_seq_len = utils.get_max_len(
@@ -125,9 +141,9 @@ def test_checkpoints_and_model_config_round_trip(tiny_run):
 def test_resume_continues_where_it_stopped(tiny_run, tmp_path):
   log_root = str(tmp_path / 'resumed')
   shutil.copytree(tiny_run[0], log_root)
+  # No --data_dir, from another folder: the run goes on with its own data.
   code, out = cli('sketch_rnn_train', '--log_root=' + log_root, '--resume_training',
-                  '--data_dir=' + BUNDLED, '--num_samples=0',
-                  '--hparams=num_steps=65')
+                  '--num_samples=0', '--hparams=num_steps=65', cwd=str(tmp_path))
   assert code == 0, out
   assert 'Resumed %s at step 45 (best valid cost' % os.path.join(log_root,
                                                                'vector-45') in out
@@ -149,6 +165,12 @@ def test_resume_continues_where_it_stopped(tiny_run, tmp_path):
       checkpoints.read_model_config(log_root, sketch_rnn_model.get_default_hparams())))
   assert run.restore(data_rng=np.random.RandomState())[0] == 65
   assert run.data_sampler == 'magenta'  # 'auto' on a small split, as saved
+  # validated after step 61 and after the last, 65, before its save
+  assert len(VALID_LINE.findall(out)) == 2
+  saved = re.search(r'saving (final )?model %s\.' % re.escape(
+      os.path.join(log_root, 'vector-65')), out)
+  assert saved and list(VALID_LINE.finditer(out))[-1].start() < saved.start(), out
+  assert sorted(s for s in events(log_root)[0]['Valid_Cost'] if s > 45) == [61, 65]
 
 
 def test_a_resume_keeps_the_sampler_its_random_state_fed(caplog):
@@ -270,6 +292,211 @@ def test_seed_command_runs_verbatim_on_six_quickdraw_files(tmp_path):
   config = json.load(open(tmp_path / 'checkpoints' / 'model_config.json'))
   assert config['data_set'] == [n + '.npz' for n in names]
   assert config['use_recurrent_dropout'] is False and config['num_steps'] == 10000
+
+
+# --- the first hour: errors first, the run's data remembered, the last step scored ----
+
+# scale 0 (z = mu) makes a validation cost a function of the weights and the data.
+FINAL = tiny_text(num_steps=10, save_every=4, scale=0)
+
+
+@pytest.fixture(scope='module')
+def final_run(tmp_path_factory):
+  """A run trained as the quick start does, with --data_dir=datasets relative to
+  the checkout, validated after steps 5 and 9, and then after the last, 10."""
+  log_root = str(tmp_path_factory.mktemp('final') / 'run')
+  code, out = cli('sketch_rnn_train', '--log_root=' + log_root, '--data_dir=datasets',
+                  '--seed=5', '--num_samples=0', '--hparams=' + FINAL)
+  assert code == 0, out
+  return log_root, out
+
+
+def parse_flags(*argv):
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS(['sketch_rnn_eval', *argv])
+
+
+def obj(sketches):
+  array = np.empty(len(sketches), dtype=object)
+  for i, sketch in enumerate(sketches):
+    array[i] = sketch
+  return array
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('args,message', [
+    (['--data_dir=/nonexistent'], '--data_dir /nonexistent: no such folder'),
+    # refused once the data has loaded
+    (['--data_dir=' + BUNDLED, '--hparams=data_set=[%s],dec_rnn_size=200000'
+      % BUNDLED_SET], 'the model would need about'),
+])
+def test_a_bad_input_ends_the_output_without_the_hyperparameters(tmp_path, args,
+                                                                  message):
+  # What a user sees: TensorFlow's variable unset.
+  env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+  proc = subprocess.run(
+      [sys.executable, '-m', 'sketch_rnn.sketch_rnn_train',
+       '--log_root=' + str(tmp_path / 'x'), *args],
+      cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+  assert proc.returncode == 1, proc.stderr
+  lines = (proc.stdout + proc.stderr).strip().splitlines()
+  assert lines[-1].startswith('sketch_rnn_train: error: ') and message in lines[-1]
+  assert not [l for l in lines if 'Hyperparams:' in l or ' = ' in l], lines
+  assert len(lines) == 2 and lines[0].endswith('] Loading data files.'), lines
+
+
+@pytest.mark.slow
+def test_the_last_step_is_validated_and_is_the_final_checkpoints_cost(final_run,
+                                                                     tmp_path):
+  log_root, out = final_run
+  scalars, _ = events(log_root)
+  for tag in ('Valid_Cost', 'Valid_Reconstr_Cost', 'Valid_KL_Cost', 'Time_Taken_Valid'):
+    assert sorted(scalars[tag]) == [5, 9, 10], tag
+  final = os.path.join(log_root, 'vector-10')
+  assert checkpoints.latest_checkpoint(log_root) == final
+  lines = VALID_LINE.findall(out)
+  assert len(lines) == 3
+  saved = re.search(r'saving (final )?model %s\.' % re.escape(final), out)
+  assert saved and list(VALID_LINE.finditer(out))[-1].start() < saved.start()
+  assert float(lines[-1][4]) >= 0  # valid_time_taken, logged
+  # sketch_rnn_eval on the final checkpoint, from another folder, without
+  # --data_dir (the run's own data): the cost the training logged for it
+  result = tmp_path / 'r.json'
+  code, text = cli('sketch_rnn_eval', '--log_root=' + log_root,
+                   '--results_json=%s' % result, cwd=str(tmp_path))
+  assert code == 0, text
+  r = json.load(open(result))
+  assert r['checkpoint'] == final and r['global_step'] == 10
+  assert r['valid_cost'] == pytest.approx(scalars['Valid_Cost'][10], rel=1e-5)
+  assert r['valid_recon'] == pytest.approx(scalars['Valid_Reconstr_Cost'][10],
+                                           rel=1e-5)
+  assert abs(r['valid_cost'] - float(lines[-1][1])) <= 5e-5 + 1e-6
+
+
+@pytest.mark.slow
+def test_a_run_remembers_its_data_and_an_explicit_data_dir_wins(final_run, tmp_path,
+                                                                monkeypatch):
+  log_root, _ = final_run
+  with open(os.path.join(log_root, data_source.DATA_SOURCE)) as f:
+    assert json.load(f) == {'data_dir': BUNDLED}  # 'datasets', made absolute
+  # Another folder, whose test split is the bundled one at twice the size.
+  other = tmp_path / 'other'
+  other.mkdir()
+  splits = utils.load_npz(os.path.join(BUNDLED, BUNDLED_SET))
+  doubled = [s.copy() for s in splits['test']]
+  for s in doubled:
+    s[:, :2] *= 2
+  np.savez(other / BUNDLED_SET, train=obj(splits['train']),
+           valid=obj(splits['valid']), test=obj(doubled))
+  monkeypatch.chdir(tmp_path)  # where 'datasets' is nothing
+  try:
+    parse_flags('--log_root=' + log_root)
+    remembered = sketch_rnn_cli.run_data_dir(log_root)
+    parse_flags('--log_root=' + log_root, '--data_dir=' + str(other))
+    given = sketch_rnn_cli.run_data_dir(log_root)
+  finally:
+    flags.FLAGS.unparse_flags()
+  assert remembered == BUNDLED and given == str(other)
+
+  def test_split(data_dir):  # as --mode=reconstruct opens the run
+    test_set = checkpoints.open_run(log_root, data_dir, sampling=True).data[2]
+    return test_set.in_file_order(range(len(test_set)))
+  mine, explicit, theirs = (test_split(d) for d in (remembered, BUNDLED, given))
+  assert len(mine) == len(explicit) == len(splits['test'])
+  for a, b in zip(mine, explicit):
+    assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+  for a, b in zip(theirs, mine):
+    np.testing.assert_array_equal(a[:, :2], 2 * b[:, :2])
+
+  # The symptom of the issue: reconstruct without --data_dir drew from Magenta's URL.
+  grid = tmp_path / 'r.svg'
+  with mock.patch.object(sys, 'argv', ['sketch_rnn_sample', '--log_root=' + log_root,
+                                       '--mode=reconstruct', '--num=2',
+                                       '--out=%s' % grid]):
+    flags.FLAGS.unparse_flags()
+    with pytest.raises(SystemExit) as e:
+      sketch_rnn_sample.run_main()
+  flags.FLAGS.unparse_flags()
+  assert not e.value.code
+  assert open(grid).read().count('<g id="cell-') == 4
+
+
+@pytest.mark.parametrize('start,num_steps,stop_in_last,validated', [
+    (0, 6, False, [5, 6]),  # after step 5 (save_every=4), then the last
+    (0, 5, False, [5]),  # the last step was just validated
+    (0, 6, True, [5]),  # a signal in the last step: saved at once
+    (6, 6, False, []),  # resumed at num_steps: nothing trained, nothing to score
+])
+def test_which_steps_are_validated(tmp_path, monkeypatch, start, num_steps,
+                                   stop_in_last, validated):
+  from sketch_rnn import sketch_rnn_train  # pylint: disable=g-import-not-at-top
+  hps = tiny_hparams(num_steps=num_steps, save_every=4)
+  train_set, valid_set, test_set, hps, eval_hps, _ = utils.load_dataset(
+      BUNDLED, hps, seed=0)
+  model = sketch_rnn_model.Model(hps, seed=0)
+  adam = sketch_rnn_model.Adam(model.trainable_variables)
+  run = checkpoints.RunCheckpoint(str(tmp_path), model, adam)
+  if start:
+    run.save(start, 1e8)
+  signals = sketch_rnn_train.StopSignals()  # not entered: no handler installed
+  scored = []
+
+  class Steps:  # Python around the steps: counts, and stops in the last
+    def __init__(self):
+      self.done = start
+      self.step_fn = tf.function(sketch_rnn_model.train_step)
+      self.eval_costs = tf.function(sketch_rnn_model.eval_costs)
+
+    def train_step(self, *args):
+      self.done += 1
+      if stop_in_last and self.done == num_steps:
+        signals.received = signal.SIGTERM
+      return self.step_fn(*args)
+
+  def evaluate(eval_fn, m, data_set, kl_w,
+               evaluate_model=sketch_rnn_model.evaluate_model):
+    if data_set is valid_set:
+      scored.append(steps.done)
+    return evaluate_model(eval_fn, m, data_set, kl_w)
+
+  steps = Steps()
+  monkeypatch.setattr(sketch_rnn_model, 'evaluate_model', evaluate)
+  reached = sketch_rnn_train.train(
+      model, adam, (train_set, valid_set, test_set), hps, eval_hps, run,
+      str(tmp_path), start, 1e8, num_samples=0, signals=signals, steps=steps,
+      write_events=False)
+  assert reached == num_steps and scored == validated
+  assert checkpoints.checkpoint_step(checkpoints.latest_checkpoint(str(tmp_path))) == (
+      num_steps)
+
+
+def test_a_run_without_data_source_json_or_whose_data_is_gone(tmp_path, capsys):
+  old, moved = str(tmp_path / 'old'), str(tmp_path / 'moved')
+  os.makedirs(old)
+  try:
+    parse_flags('--log_root=' + old)
+    assert data_source.read(old) is None
+    # a run from before the file (or Magenta's): the flag's default, as before
+    assert sketch_rnn_cli.run_data_dir(old) == sketch_rnn_cli.MAGENTA_DATA_URL
+    assert sketch_rnn_cli.run_data_dir(old, optional=True) is None  # the export: no data
+    data_source.write(old, 'https://example.org/data/')
+    assert sketch_rnn_cli.run_data_dir(old) == 'https://example.org/data/'  # a URL as given
+    os.makedirs(moved)
+    data_source.write(old, moved)
+    os.rmdir(moved)
+    message = ('%s was trained on --data_dir %s (its data_source.json), which no '
+               'longer exists; pass --data_dir' % (old, moved))
+    with pytest.raises(errors.SketchRNNError) as e:
+      sketch_rnn_cli.run_data_dir(old)
+    assert str(e.value) == message
+    assert sketch_rnn_cli.run_data_dir(old, optional=True) is None  # the export goes on
+  finally:
+    flags.FLAGS.unparse_flags()
+  with pytest.raises(SystemExit) as e:
+    sketch_rnn_eval.run_main(['sketch_rnn_eval', '--log_root=' + old])
+  flags.FLAGS.unparse_flags()
+  assert e.value.code == 1
+  assert capsys.readouterr().err == 'sketch_rnn_eval: error: %s\n' % message
 
 
 # --- Magenta run folders ---------------------------------------------------------
