@@ -229,14 +229,21 @@ def checkpoint_step(prefix):
   return int(reader.get_tensor(_GLOBAL_STEP_KEY))
 
 
-def rng_state_to_text(rng):
+def rng_state_to_text(rng, sampler=None):
+  """The data RNG's state as text; with the batch sampler it feeds, since the
+  same state drawn by another sampler gives other batches."""
   kind, keys, pos, has_gauss, cached = rng.get_state()
-  return json.dumps([kind, keys.tolist(), int(pos), int(has_gauss), float(cached)])
+  state = [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+  return json.dumps(state + ([sampler] if sampler else []))
 
 
 def rng_state_from_text(rng, text):
-  kind, keys, pos, has_gauss, cached = json.loads(text)
+  """Sets rng from rng_state_to_text's text; returns the sampler it names
+  ('magenta' for checkpoints from before the samplers, which all used it)."""
+  state = json.loads(text)
+  kind, keys, pos, has_gauss, cached = state[:5]
   rng.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+  return state[5] if len(state) > 5 else 'magenta'
 
 
 def _is_disk_full(error):
@@ -301,7 +308,8 @@ class RunCheckpoint:
     self.global_step.assign(global_step)
     self.best_valid_cost.assign(best_valid_cost)
     if data_rng is not None:
-      self.data_rng_state.assign(rng_state_to_text(data_rng))
+      self.data_rng_state.assign(rng_state_to_text(
+          data_rng, getattr(data_rng, 'batch_sampler', None)))
     previous = self.manager.latest_checkpoint
     try:
       return self.manager.save(checkpoint_number=global_step)
@@ -358,8 +366,11 @@ class RunCheckpoint:
       raise kind('no loadable checkpoint: %s' % '; '.join(errors))
     self.restored_path = candidate
     self.skipped = errors
+    # The sampler the restored RNG state fed (None: no data state saved).
+    self.data_sampler = None
     if data_rng is not None and self.data_rng_state.numpy():
-      rng_state_from_text(data_rng, self.data_rng_state.numpy().decode())
+      self.data_sampler = rng_state_from_text(data_rng,
+                                              self.data_rng_state.numpy().decode())
     return int(self.global_step.numpy()), float(self.best_valid_cost.numpy())
 
 

@@ -101,6 +101,15 @@ FLAG_TABLE = {
     'collective_timeout': Flag('float', 600.0,
                                'multi_worker: seconds a step waits for the other '
                                'workers before the run fails with a clear message.'),
+    'batch_sampler': Flag(
+        'enum', 'auto',
+        'How each training batch\'s sketches are drawn: magenta (a permutation '
+        'of the train split per batch, so a seed gives Magenta\'s batches; its cost '
+        'grows with the split, about 10 ms at a million sketches), distinct (the '
+        'same distribution, batch_size distinct sketches uniformly at random, in '
+        'O(batch_size); other draws), or auto (magenta up to 100,000 train '
+        'sketches, distinct beyond). A resumed run keeps its checkpoint\'s.',
+        ('auto', 'magenta', 'distinct')),
     'max_nonfinite_steps': Flag('integer', 20,
                                 'Stop after this many steps in a row whose loss or '
                                 'gradients are not finite (each is skipped, leaving '
@@ -220,6 +229,10 @@ FLAG_TABLE = {
     'recognized_only': Flag('boolean', False,
                             'ndjson: keep only drawings QuickDraw\'s classifier '
                             'recognised ("recognized": true).'),
+    'workers': Flag('integer', 0,
+                    'ndjson: processes that read the files, a chunk of lines '
+                    'each at a time (0: one per core); the .npz is the same for '
+                    'any number.'),
     'skip_bad': Flag('boolean', False,
                      'Leave out unreadable drawings (lines, files) and count them, '
                      'instead of stopping at the first.'),

@@ -30,7 +30,7 @@ from sketch_rnn import files
 from sketch_rnn.errors import SketchRNNError
 from sketch_rnn import flat
 from sketch_rnn import npz
-from sketch_rnn.flat import FlatSplit, SAMPLERS, _augment, _ranges  # pylint: disable=protected-access
+from sketch_rnn.flat import FlatSplit, SAMPLERS, _augment, ranges  # pylint: disable=protected-access
 from sketch_rnn.hparams import eval_hparams
 
 
@@ -118,13 +118,14 @@ class DataLoader:
   per sketch two stretch factors and one number per point for point dropping), so
   the same seed gives Magenta's batches. sampler='distinct' draws random_batch()'s
   sketches in O(batch_size) rather than permuting the split (the same distribution,
-  other draws: docs/data.md).
+  other draws: docs/data.md); 'auto', the default, permutes up to
+  flat.MAGENTA_SAMPLER_UP_TO sketches and draws distinct ones beyond.
   """
 
   def __init__(self, strokes, batch_size=100, max_seq_length=250,
                scale_factor=1.0, random_scale_factor=0.0,
                augment_stroke_prob=0.0, limit=1000, rng=None, labels=None,
-               class_names=None, sampler='magenta'):
+               class_names=None, sampler='auto'):
     if sampler not in SAMPLERS:
       raise SketchRNNError('sampler %r: expected one of %s' % (
           sampler, ', '.join(SAMPLERS)))
@@ -190,7 +191,7 @@ class DataLoader:
     a = 0
     while a < len(ends):
       b = max(a + 1, int(np.searchsorted(ends, self._starts[a] + CHUNK, 'right')))
-      rows = _ranges(starts[a:b], self._lengths[a:b])
+      rows = ranges(starts[a:b], self._lengths[a:b])
       self._points[self._starts[a]:ends[b - 1]] = np.clip(
           points[rows], -self.limit, self.limit)
       a = b
@@ -259,19 +260,24 @@ class DataLoader:
     f = self.random_scale_factor
     scales = ((u[np.stack([first, first + 1], 1)] - 0.5) * 2 * f + 1.0).astype(
         np.float32)
-    data = self._values(self._points[_ranges(self._starts[idx], lengths)])
+    data = self._values(self._points[ranges(self._starts[idx], lengths)])
     owner = np.repeat(np.arange(len(idx)), lengths)
     data[:, 0:2] *= scales[owner]
     if augment:
-      urnd = u[_ranges(first + 2, lengths)]
+      urnd = u[ranges(first + 2, lengths)]
       data, lengths = _augment(data, lengths, urnd, self.augment_stroke_prob)
     seq_len = lengths.astype(np.int32)
     x_batch = np.split(data, np.cumsum(lengths)[:-1])
     return x_batch, self._pad(data, lengths, self.max_seq_length), seq_len
 
+  @property
+  def batch_sampler(self):
+    """What random_batch() draws with: 'magenta' or 'distinct' ('auto' resolved)."""
+    return flat.resolve_sampler(self.sampler, len(self))
+
   def random_batch(self):
     """batch_size sketches drawn without replacement, augmented."""
-    if self.sampler == 'distinct':
+    if self.batch_sampler == 'distinct':
       idx = flat.distinct(self.rng, len(self), min(self.batch_size, len(self)))
     else:  # Magenta's draws: a permutation of the whole split per batch
       idx = self.rng.permutation(len(self))[0:self.batch_size]
@@ -304,19 +310,19 @@ class DataLoader:
     return result
 
 
-CHUNK = 1 << 22  # rows gathered at a time: bounds the temporary memory
+CHUNK = 1 << 18  # rows gathered at a time: bounds the temporary memory
 
 
 def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
-                 cache_dir=None, scale_factor=None, cache=True, sampler='magenta'):
+                 cache_dir=None, scale_factor=None, cache=True, sampler='auto'):
   """Magenta's load_dataset: the three DataLoaders and the three hyperparameter sets.
 
   data_dir is a folder or an http(s) URL under which each of hparams.data_set is
   fetched (and cached). scale_factor: normalise by this (a model's own, e.g. a
   browser model's) rather than by the train split's. cache: read each .npz through
   its memory-mapped cache (data_cache), built on first use; the loaders are the
-  same either way. sampler: the train loader's ('magenta' or 'distinct', see
-  DataLoader). Returns [train_set, valid_set, test_set, hps, eval_hps,
+  same either way. sampler: the train loader's ('auto', 'magenta' or 'distinct',
+  see DataLoader). Returns [train_set, valid_set, test_set, hps, eval_hps,
   sample_hps]; hps is a copy of `hparams` with max_seq_len set from the data.
   """
   from sketch_rnn import data_cache  # pylint: disable=g-import-not-at-top
@@ -340,8 +346,8 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
       data = data_cache.load(path)
       factors.append(data['train_factor'])
     else:
-      data = load_npz(path, labels=True)
-      data['splits'] = {s: flat.from_sketches(data.pop(s)) for s in SPLITS}
+      data = npz.load_flat(path, labels=True)
+      data['splits'] = {s: data.pop(s) for s in SPLITS}
     # A file without labels is one class, named after it (QuickDraw's files).
     file_labels = data.get('labels') or {
         s: np.zeros(len(data['splits'][s].lengths), np.int64) for s in SPLITS}
@@ -366,6 +372,8 @@ def load_dataset(data_dir, hparams, inference_mode=False, seed=None,
       random_scale_factor=hps.random_scale_factor,
       augment_stroke_prob=hps.augment_stroke_prob, rng=rng, sampler=sampler,
       **classes['train'])
+  # The loader holds its own copy (or the cache's map): the file's points can go.
+  splits['train'] = files = data = None
   if scale_factor is not None:
     normalizing_scale_factor = scale_factor
   elif len(factors) == 1:  # the cache's, computed as below when it was built

@@ -13,7 +13,7 @@
 # limitations under the License.
 """The memory-mapped cache of a stroke .npz (docs/data.md, "The cache").
 
-Built once from what data.load_npz read and checked, next to the .npz (in
+Built once from what npz.load_flat read and checked, next to the .npz (in
 `.sketch_rnn_cache/`), or under $SKETCH_RNN_CACHE or ~/.cache/sketch_rnn when that
 folder is not writable. Each split is kept as .npy files: its points, in the order
 the DataLoader sorts them into, and each sketch's start and length in the file's
@@ -40,6 +40,7 @@ import numpy as np
 
 from sketch_rnn import data
 from sketch_rnn import flat
+from sketch_rnn import npz
 from sketch_rnn.errors import SketchRNNError
 
 # Raised when what is stored, or how, changes: old caches are then rebuilt.
@@ -85,32 +86,20 @@ def _hash_arrays(arrays):
   return digest.hexdigest()
 
 
-def _flatten(sketches):
-  """A split's list of sketches (emptied) as points in loader order, file-order
-  starts and lengths, and the largest |dx|, |dy|."""
-  lengths = np.array([len(s) for s in sketches], dtype=np.int64)
-  # The DataLoader's own sort (on int64 lengths, nothing dropped): its loaders then
-  # find the points already in their order.
-  points, starts, lengths, _ = flat.from_sketches(sketches, np.argsort(lengths))
-  max_abs = 0.0
-  for a in range(0, len(points), data.CHUNK):
-    max_abs = max(max_abs, float(np.abs(points[a:a + data.CHUNK, 0:2]).max()))
-  return points, starts, lengths, max_abs
-
-
 def _build(path, folder):
-  """Reads path with load_npz and writes its cache as `folder`."""
-  loaded = data.load_npz(path, labels=True)
+  """Reads path with load_flat and writes its cache as `folder`."""
+  loaded = npz.load_flat(path, labels=True)
   labels = loaded.get('labels') or {}
   flats = {}
   for split in data.SPLITS:
-    flats[split] = _flatten(loaded.pop(split)) + (labels.get(split),)
+    flats[split] = tuple(loaded.pop(split)) + (labels.get(split),)
   _write(path, folder, flats, loaded.get('class_names'))
 
 
 def _write(path, folder, flats, class_names):
-  """Writes a cache as `folder`, atomically. flats: {split: (points in loader
-  order, file-order starts, lengths, max |dx|, |dy|, labels or None)}."""
+  """Writes a cache as `folder`, atomically. flats: {split: (points, file-order
+  starts, lengths, max |dx|, |dy|, labels or None)}; the points are written in
+  the loaders' order."""
   parent = os.path.dirname(folder)
   os.makedirs(parent, exist_ok=True)
   tmp = tempfile.mkdtemp(dir=parent, prefix='.building-')
@@ -121,19 +110,20 @@ def _write(path, folder, flats, class_names):
     small = []
     for split in data.SPLITS:
       points, starts, lengths, max_abs, labels = flats.pop(split)
-      arrays = dict(points=points, starts=starts, lengths=lengths)
+      starts = _save_points(os.path.join(tmp, '%s_points.npy' % split), points,
+                            np.asarray(starts, np.int64), lengths)
+      arrays = dict(starts=starts, lengths=lengths)
       if labels is not None:
         arrays['labels'] = labels
       for kind, array in arrays.items():
         np.save(os.path.join(tmp, '%s_%s.npy' % (split, kind)), array)
-      del arrays['points']
       small += [arrays[k] for k in sorted(arrays)]
       meta['splits'][split] = dict(n=len(lengths), points=len(points),
                                    dtype=points.dtype.str, max_abs=max_abs)
       del points
       if split == 'train':
         # load_dataset's factor for this file alone, computed once here.
-        meta['train_factor'] = float(_factor(os.path.join(tmp, 'train')))
+        meta['train_factor'] = float(_factor(os.path.join(tmp, 'train'), max_abs))
     meta['hash'] = _hash_arrays(small)
     for name in sorted(os.listdir(tmp)):
       meta['files'][name] = os.path.getsize(os.path.join(tmp, name))
@@ -150,6 +140,30 @@ def _write(path, folder, flats, class_names):
       shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _save_points(name, points, starts, lengths):
+  """Writes the points as a .npy in the loaders' order (their argsort of the
+  lengths), a block of sketches at a time, not a second copy in memory; returns
+  each sketch's start there."""
+  order = np.argsort(lengths)
+  placed = np.empty_like(lengths)
+  placed[order] = np.cumsum(lengths[order]) - lengths[order]
+  if np.array_equal(placed, starts) and len(points) == lengths.sum():
+    np.save(name, points)  # in that order already
+    return starts
+  with open(name, 'wb') as f:
+    np.lib.format.write_array_header_1_0(f, {
+        'descr': np.lib.format.dtype_to_descr(points.dtype), 'fortran_order': False,
+        'shape': (int(lengths.sum()), 3)})
+    ends = np.cumsum(lengths[order])
+    a = 0
+    while a < len(order):
+      b = max(a + 1, int(np.searchsorted(ends, ends[a] + data.CHUNK, 'right')))
+      rows = points[flat.ranges(starts[order[a:b]], lengths[order[a:b]])]
+      f.write(np.ascontiguousarray(rows).data)
+      a = b
+  return placed
+
+
 def _split(prefix, meta_split):
   arrays = {}
   for kind in ('points', 'starts', 'lengths', 'labels'):
@@ -161,8 +175,9 @@ def _split(prefix, meta_split):
                         meta_split['max_abs'] if meta_split else None), arrays
 
 
-def _factor(prefix):
-  split, _ = _split(prefix, None)
+def _factor(prefix, max_abs):
+  # With the largest offset known, the loader uses the map as it is (no copy).
+  split, _ = _split(prefix, dict(max_abs=max_abs))
   loader = data.DataLoader(split, batch_size=1,
                            max_seq_length=int(np.max(split.lengths, initial=0)))
   return loader.calculate_normalizing_scale_factor()

@@ -14,7 +14,7 @@
 """Drawings to a sketch-rnn .npz, as QuickDraw made its `sketchrnn` files. numpy only.
 
 A drawing is a list of strokes, each an (n, 2) polyline of absolute points. The
-pipeline (`to_stroke3`) works on many drawings at once, held flat: every point in
+pipeline (`to_stroke3_flat`) works on many drawings at once, held flat: every point in
 one array, with the stroke and drawing boundaries as offsets, so a chunk of tens of
 thousands of drawings costs a few numpy passes, not a Python loop per point:
 
@@ -27,17 +27,18 @@ thousands of drawings costs a few numpy passes, not a Python loop per point:
 
 Readers (`read_ndjson`, `read_svg_folder`, `read_strokes_json`) yield (place, class
 name, strokes) with a place (`file line N`) for the one-line errors, a bad drawing's
-BadDrawing in place of its strokes (so --skip_bad can go on); `build`, `split` and
-`write_npz` do the rest.
+BadDrawing in place of its strokes (so --skip_bad can go on); `build`,
+`split_indices` and `write_splits` do the rest. (The builder reads ndjson with
+ndjson.py, which gives read_ndjson's drawings faster, and writes with npz_write.py.)
 """
 
 import gc
+import itertools
 import json
 import os
 
 import numpy as np
 
-from sketch_rnn import files
 from sketch_rnn.errors import SketchRNNError
 
 SIDE = 255.0  # QuickDraw's simplified drawings span 0-255
@@ -61,15 +62,38 @@ def rdp_keep(xy, offsets, epsilon):
   Each round takes every interval still open (of every polyline), finds its point
   farthest from the chord (the first such, as the recursive algorithm does) and
   splits there if that distance exceeds epsilon, so the Python loop runs once per
-  level of the recursion, not once per point or per polyline.
+  level of the recursion, not once per point or per polyline. The distance is the
+  recursion's own sum, |dx (y - ay) - dy (x - ax)| / hypot(dx, dy), so ties and
+  the epsilon test fall as they do there.
   """
   xy = np.asarray(xy, dtype=np.float64)
   offsets = np.asarray(offsets, dtype=np.int64)
-  keep = np.zeros(len(xy), dtype=bool)
+  return _rdp_keep(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]),
+                   offsets, epsilon)
+
+
+def _rdp_keep(x, y, offsets, epsilon):
+  keep = np.zeros(len(x), dtype=bool)
+  # Polylines a block at a time: each round's temporaries then stay in the CPU's
+  # caches (a third faster than one pass over a chunk's millions of points).
+  a = 0
+  while a < len(offsets) - 1:
+    b = max(a + 1, int(np.searchsorted(offsets, offsets[a] + RDP_BLOCK, 'right')) - 1)
+    lo, hi = offsets[a], offsets[b]
+    keep[lo:hi] = _rdp_block(x[lo:hi], y[lo:hi], offsets[a:b + 1] - lo, epsilon)
+    a = b
+  return keep
+
+
+RDP_BLOCK = 1 << 16  # points simplified at a time
+
+
+def _rdp_block(x, y, offsets, epsilon):
+  keep = np.zeros(len(x), dtype=bool)
   nonempty = offsets[1:] > offsets[:-1]
-  keep[offsets[:-1][nonempty]] = True
-  keep[offsets[1:][nonempty] - 1] = True
   lo, hi = offsets[:-1][nonempty], offsets[1:][nonempty] - 1
+  keep[lo] = True
+  keep[hi] = True
   while True:
     open_ = hi - lo >= 2
     lo, hi = lo[open_], hi[open_]
@@ -77,28 +101,30 @@ def rdp_keep(xy, offsets, epsilon):
       return keep
     inner = hi - lo - 1
     first = np.cumsum(inner) - inner  # where each interval's points start below
-    total = int(inner.sum())
-    seg = np.repeat(np.arange(len(lo)), inner)
-    pos = np.arange(total) - np.repeat(first - lo - 1, inner)
-    a = xy[lo]
-    chord = xy[hi] - a
-    length = np.hypot(chord[:, 0], chord[:, 1])
+    pos = np.arange(int(inner.sum())) + np.repeat(lo + 1 - first, inner)
+    ax, ay = x[lo], y[lo]
+    dx, dy = x[hi] - ax, y[hi] - ay
+    length = np.hypot(dx, dy)
+    rx = x[pos] - np.repeat(ax, inner)
+    ry = y[pos] - np.repeat(ay, inner)
+    dist = np.repeat(dx, inner) * ry
+    dist -= np.repeat(dy, inner) * rx
+    np.abs(dist, out=dist)
     # A closed stroke's chord has no direction: the distance is to its end point.
     degenerate = length == 0
-    # Per interval, (ux, uy) is the unit normal (or 0 when degenerate), so the
-    # distance is |rel . n|, or |rel| for the degenerate ones.
-    scale = np.where(degenerate, 0.0, 1.0 / np.where(degenerate, 1.0, length))
-    rel = xy[pos] - np.repeat(a, inner, axis=0)
-    dist = np.abs(rel[:, 1] * np.repeat(chord[:, 0] * scale, inner) -
-                  rel[:, 0] * np.repeat(chord[:, 1] * scale, inner))
+    with np.errstate(divide='ignore', invalid='ignore'):
+      dist /= np.repeat(length, inner)
     if degenerate.any():
       on = np.repeat(degenerate, inner)
-      dist[on] = np.hypot(rel[on, 0], rel[on, 1])
+      dist[on] = np.hypot(rx[on], ry[on])
     dmax = np.maximum.reduceat(dist, first)
-    at_max = np.flatnonzero(dist == np.repeat(dmax, inner))
-    first_max = at_max[np.r_[True, seg[at_max][1:] != seg[at_max][:-1]]]
     split = dmax > epsilon
-    mid = pos[first_max][split]
+    if not split.any():
+      return keep
+    # The first point at its interval's maximum: the first of those at or after
+    # each interval's start.
+    at_max = np.flatnonzero(dist == np.repeat(dmax, inner))
+    mid = pos[at_max[np.searchsorted(at_max, first[split])]]
     keep[mid] = True
     # (lo, mid) and (mid, hi) side by side keep the intervals in order.
     lo = np.stack([lo[split], mid], axis=1).ravel()
@@ -131,56 +157,80 @@ class Flat:
     return len(self.drawing_strokes)
 
   def arrays(self):
-    """(xy [N, 2], stroke_offsets [S + 1] into xy, drawing_offsets [D + 1] into
-    the strokes), or None when some value is not a finite number."""
-    xy = np.empty((len(self.xs), 2), dtype=np.float64)
-    try:
-      xy[:, 0] = self.xs
-      xy[:, 1] = self.ys
-    except (TypeError, ValueError):
+    """(x [N], y [N], stroke_offsets [S + 1] into them, drawing_offsets [D + 1]
+    into the strokes), or None when some value is not a finite number."""
+    # numpy would take True as 1 and '12' as 12: only numbers are numbers.
+    if not all(type(v) in (int, float) for v in itertools.chain(self.xs, self.ys)):  # pylint: disable=unidiomatic-typecheck
       return None
-    if not np.isfinite(xy).all():
+    try:
+      x = np.array(self.xs, dtype=np.float64)
+      y = np.array(self.ys, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64's range
+      return None
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
       return None
     stroke_offsets = np.concatenate([[0], np.cumsum(self.stroke_lengths)])
     drawing_offsets = np.concatenate([[0], np.cumsum(self.drawing_strokes)])
-    return xy, stroke_offsets.astype(np.int64), drawing_offsets.astype(np.int64)
+    return x, y, stroke_offsets.astype(np.int64), drawing_offsets.astype(np.int64)
 
 
 def to_stroke3(xy, stroke_offsets, drawing_offsets, epsilon=2.0):
   """Flat drawings to a list of int16 stroke-3 arrays (module docstring, 1-3)."""
   xy = np.asarray(xy, dtype=np.float64)
+  rows, lengths = to_stroke3_flat(xy[:, 0], xy[:, 1], stroke_offsets,
+                                  drawing_offsets, epsilon)
+  return np.split(rows, np.cumsum(lengths)[:-1]) if len(lengths) else []
+
+
+def to_stroke3_flat(x, y, stroke_offsets, drawing_offsets, epsilon=2.0):
+  """Flat drawings (points x, y; stroke k is [stroke_offsets[k],
+  stroke_offsets[k + 1]), drawing d its strokes [drawing_offsets[d],
+  drawing_offsets[d + 1]), none empty) to int16 stroke-3 rows [R, 3], drawing
+  after drawing, and each drawing's number of rows."""
+  x = np.ascontiguousarray(x, dtype=np.float64)
+  y = np.ascontiguousarray(y, dtype=np.float64)
+  stroke_offsets = np.asarray(stroke_offsets, dtype=np.int64)
+  drawing_offsets = np.asarray(drawing_offsets, dtype=np.int64)
   n_drawings = len(drawing_offsets) - 1
-  if not n_drawings:
-    return []
-  point_drawing = np.repeat(np.arange(n_drawings),
-                            np.diff(stroke_offsets[drawing_offsets]))
-  first_point = stroke_offsets[drawing_offsets[:-1]]
-  low = np.minimum.reduceat(xy, first_point, axis=0)
-  high = np.maximum.reduceat(xy, first_point, axis=0)
-  span = (high - low).max(axis=1)
-  factor = np.where(span > 0, SIDE / np.where(span > 0, span, 1.0), 1.0)
-  xy = (xy - low[point_drawing]) * factor[point_drawing, None]
-  keep = rdp_keep(xy, stroke_offsets, epsilon) if epsilon > 0 else np.ones(
-      len(xy), dtype=bool)
-  point_stroke = np.repeat(np.arange(len(stroke_offsets) - 1), np.diff(stroke_offsets))
-  ixy = np.round(xy).astype(np.int64)
-  # Rounding can put two kept points of a stroke on one pixel: keep the first.
+  if n_drawings < 1:
+    return np.zeros((0, 3), np.int16), np.zeros(0, np.int64)
+  first_point = stroke_offsets[drawing_offsets]
+  counts = np.diff(first_point)
+  first_point = first_point[:-1]
+  low_x, low_y = np.minimum.reduceat(x, first_point), np.minimum.reduceat(y, first_point)
+  span = np.maximum(np.maximum.reduceat(x, first_point) - low_x,
+                    np.maximum.reduceat(y, first_point) - low_y)
+  factor = np.repeat(np.where(span > 0, SIDE / np.where(span > 0, span, 1.0), 1.0),
+                     counts)
+  x = (x - np.repeat(low_x, counts)) * factor
+  y = (y - np.repeat(low_y, counts)) * factor
+  keep = (_rdp_keep(x, y, stroke_offsets, epsilon) if epsilon > 0 else
+          np.ones(len(x), dtype=bool))
   kept = np.flatnonzero(keep)
-  same = np.r_[False, (point_stroke[kept][1:] == point_stroke[kept][:-1]) &
-               (ixy[kept][1:] == ixy[kept][:-1]).all(axis=1)]
-  kept = kept[~same]
-  stroke = point_stroke[kept]
-  drawing = point_drawing[kept]
-  last_of_stroke = np.r_[stroke[1:] != stroke[:-1], True]
-  first_of_drawing = np.r_[True, drawing[1:] != drawing[:-1]]
-  pts = ixy[kept]
-  rows = np.empty((len(kept), 3), dtype=np.int16)
-  delta = pts - np.concatenate([[[0, 0]], pts[:-1]])
-  delta[first_of_drawing] = pts[first_of_drawing]
-  rows[:, 0:2] = delta
-  rows[:, 2] = last_of_stroke
-  bounds = np.searchsorted(drawing, np.arange(1, n_drawings))
-  return np.split(rows, bounds)
+  # Simplification keeps every stroke's first point, so counting those among the
+  # kept points numbers their strokes and drawings.
+  starts = np.zeros(len(x), dtype=bool)
+  starts[stroke_offsets[:-1]] = True
+  stroke = np.cumsum(starts[kept])
+  starts[:] = False
+  starts[first_point] = True
+  new_drawing = starts[kept]
+  ix = np.round(x[kept]).astype(np.int64)
+  iy = np.round(y[kept]).astype(np.int64)
+  # Rounding can put two kept points of a stroke on one pixel: keep the first.
+  same = np.zeros(len(kept), dtype=bool)
+  same[1:] = (stroke[1:] == stroke[:-1]) & (ix[1:] == ix[:-1]) & (iy[1:] == iy[:-1])
+  if same.any():
+    ix, iy, stroke, new_drawing = ix[~same], iy[~same], stroke[~same], new_drawing[~same]
+  rows = np.empty((len(ix), 3), dtype=np.int16)
+  rows[0, 0:2] = ix[0], iy[0]
+  rows[1:, 0] = np.diff(ix)
+  rows[1:, 1] = np.diff(iy)
+  rows[new_drawing, 0] = ix[new_drawing]  # from the corner, not the last drawing
+  rows[new_drawing, 1] = iy[new_drawing]
+  rows[:-1, 2] = stroke[1:] != stroke[:-1]
+  rows[-1, 2] = 1
+  return rows, np.bincount(np.cumsum(new_drawing) - 1, minlength=n_drawings)
 
 
 # ---------------------------------------------------------------------------
@@ -203,20 +253,43 @@ def _check_strokes(strokes, place):
   return out
 
 
-def _check_values(strokes, place):
+def check_values(strokes, place):
   """Raises BadDrawing at the first value that is not a finite number."""
   for k, (xs, ys) in enumerate(strokes):
     for value in xs + ys:
       if (not isinstance(value, (int, float)) or isinstance(value, bool) or
-          value != value or abs(value) == float('inf')):
+          value != value or abs(value) == float('inf') or not _fits(value)):
         raise BadDrawing('%s: stroke %d holds %r, not a finite number' %
                          (place, k, value))
 
 
+def _fits(value):
+  try:
+    float(value)  # an integer beyond float64's range
+  except OverflowError:
+    return False
+  return True
+
+
+def read_record(line, place, recognized_only=False):
+  """One ndjson line to (word, strokes); None for a drawing recognized_only
+  leaves out. A line that is not a drawing raises BadDrawing."""
+  try:
+    record = json.loads(line)
+  except ValueError as e:
+    raise BadDrawing('%s: not JSON (%s)' % (place, e)) from None
+  if not isinstance(record, dict) or 'drawing' not in record:
+    raise BadDrawing('%s: no "drawing" field' % place)
+  if recognized_only and record.get('recognized') is False:
+    return None
+  return record.get('word'), _check_strokes(record['drawing'], place)
+
+
 def read_ndjson(path, recognized_only=False):
   """QuickDraw's ndjson, raw ([[xs], [ys], [ts]] per stroke) or simplified
-  ([[xs], [ys]]). Yields (place, word, strokes); `recognized: false` drawings are
-  left out with recognized_only."""
+  ([[xs], [ys]]), a json.loads per line. Yields (place, word, strokes);
+  `recognized: false` drawings are left out with recognized_only. (The builder
+  reads ndjson through ndjson.py, which gives the same drawings faster.)"""
   name = os.path.basename(path)
   try:
     f = open(path, encoding='utf-8')
@@ -228,15 +301,9 @@ def read_ndjson(path, recognized_only=False):
         continue
       place = '%s line %d' % (name, number)
       try:
-        try:
-          record = json.loads(line)
-        except ValueError as e:
-          raise BadDrawing('%s: not JSON (%s)' % (place, e)) from None
-        if not isinstance(record, dict) or 'drawing' not in record:
-          raise BadDrawing('%s: no "drawing" field' % place)
-        if recognized_only and record.get('recognized') is False:
-          continue
-        yield place, record.get('word'), _check_strokes(record['drawing'], place)
+        drawing = read_record(line, place, recognized_only)
+        if drawing is not None:
+          yield (place,) + drawing
       except BadDrawing as e:
         yield place, None, e
 
@@ -333,7 +400,7 @@ def _build(drawings, epsilon, skip_bad, chunk, sketches, words):
       good = Flat()
       for place, word, strokes in flat.drawings:
         try:
-          _check_values(strokes, place)
+          check_values(strokes, place)
         except BadDrawing:
           if not skip_bad:
             raise
@@ -343,7 +410,8 @@ def _build(drawings, epsilon, skip_bad, chunk, sketches, words):
       if len(good):
         convert(good)
       return
-    sketches.extend(to_stroke3(*arrays, epsilon=epsilon))
+    rows, lengths = to_stroke3_flat(*arrays, epsilon=epsilon)
+    sketches.extend(np.split(rows, np.cumsum(lengths)[:-1]))
     words.extend(flat.words)
 
   flat = Flat()
@@ -397,14 +465,11 @@ def split_counts(total, split):
   return counts
 
 
-def split(sketches, words, split=QUICKDRAW_SPLIT, seed=0):
-  """Shuffled splits, each class split on its own as QuickDraw's files are.
-
-  Returns {'train': [...], 'valid': [...], 'test': [...]} and, with several
-  classes, '<split>_labels' and 'class_names'.
-  """
+def split_indices(words, split=QUICKDRAW_SPLIT, seed=0):
+  """Shuffled splits of the drawings, each class split on its own as QuickDraw's
+  files are: ({'train': indices, 'valid': ..., 'test': ...} (sorted), each
+  drawing's class index or None with one class, the class names or None)."""
   names = sorted({w for w in words if w is not None})
-  labelled = len(names) > 1
   index = {w: i for i, w in enumerate(names)}
   labels = np.array([index.get(w, 0) for w in words], dtype=np.int64)
   rng = np.random.default_rng(seed)
@@ -416,41 +481,69 @@ def split(sketches, words, split=QUICKDRAW_SPLIT, seed=0):
     for s, count in zip(SPLITS, counts):
       chosen[s].append(members[start:start + count])
       start += count
+  chosen = {s: np.sort(np.concatenate(chosen[s]).astype(np.int64)) for s in SPLITS}
+  if len(names) > 1:
+    return chosen, labels, names
+  return chosen, None, None
+
+
+def split(sketches, words, split=QUICKDRAW_SPLIT, seed=0):
+  """split_indices' splits of a list of sketches: {'train': [...], 'valid':
+  [...], 'test': [...]} and, with several classes, '<split>_labels' and
+  'class_names'."""
+  chosen, labels, names = split_indices(words, split, seed)
   out = {}
   for s in SPLITS:
-    idx = np.sort(np.concatenate(chosen[s]).astype(np.int64))
-    out[s] = [sketches[i] for i in idx]
-    if labelled:
-      out[s + '_labels'] = labels[idx]
-  if labelled:
+    out[s] = [sketches[i] for i in chosen[s]]
+    if labels is not None:
+      out[s + '_labels'] = labels[chosen[s]]
+  if names is not None:
     out['class_names'] = names
   return out
 
 
 def write_npz(path, data):
-  """The splits as QuickDraw's layout (object arrays of int16 [n, 3]), written
-  beside path and renamed in, so a half-written file never looks done."""
+  """The splits (lists of int16 [n, 3]) as QuickDraw's layout, and the labels,
+  written beside path and renamed in, so a half-written file never looks done."""
+  flat = {}
+  for s in SPLITS:
+    lengths = np.array([len(x) for x in data[s]], dtype=np.int64)
+    rows = (np.concatenate(data[s]) if data[s] else np.zeros((0, 3), np.int16))
+    if rows.dtype != np.int16:
+      raise SketchRNNError('write_npz: sketches must be int16, not %s' % rows.dtype)
+    flat[s] = (rows, np.cumsum(lengths) - lengths, lengths)
+  _write(path, flat, {k: v for k, v in data.items() if k not in SPLITS})
+
+
+def write_splits(path, rows, starts, lengths, chosen, labels=None,
+                 class_names=None):
+  """The sketches rows[starts[k]:starts[k] + lengths[k]] of each split's indices
+  (split_indices' three), with their labels, as write_npz writes them."""
+  flat = {s: (rows, starts[chosen[s]], lengths[chosen[s]]) for s in SPLITS}
   arrays = {}
-  for key, value in data.items():
-    if key in SPLITS:
-      array = np.empty(len(value), dtype=object)
-      for i, sketch in enumerate(value):
-        array[i] = sketch
-      arrays[key] = array
-    else:
-      arrays[key] = np.asarray(value)
+  if labels is not None:
+    arrays = {s + '_labels': labels[chosen[s]] for s in SPLITS}
+    arrays['class_names'] = class_names
+  _write(path, flat, arrays)
+
+
+def _write(path, flat, arrays):
+  from sketch_rnn import npz_write  # pylint: disable=g-import-not-at-top
   folder = os.path.dirname(os.path.abspath(path))
   if not os.path.isdir(folder):
     raise SketchRNNError('--out %s: no such folder' % path)
-  with files.atomic_write(path, 'wb') as f:
-    np.savez_compressed(f, **arrays)
+  npz_write.write(path, flat, {k: np.asarray(v) for k, v in arrays.items()})
 
 
 def lengths_summary(sketches):
   """'n sketches, points per sketch: median a, 90% b, 99% c, max d'."""
-  if not sketches:
+  return summary_of_lengths(np.array([len(s) for s in sketches], dtype=np.int64))
+
+
+def summary_of_lengths(lengths):
+  """lengths_summary of the sketches' lengths."""
+  if not len(lengths):
     return '0 sketches'
-  lengths = np.array([len(s) for s in sketches])
   p50, p90, p99 = np.percentile(lengths, [50, 90, 99])
   return '%d sketches, points per sketch: median %g, 90%% %g, 99%% %g, max %d' % (
       len(lengths), p50, p90, p99, lengths.max())

@@ -21,8 +21,12 @@ import collections
 import numpy as np
 
 # Values summed at a time by float32_std: bounds its temporary memory.
-CHUNK = 1 << 22
-SAMPLERS = ('magenta', 'distinct')
+CHUNK = 1 << 20
+SAMPLERS = ('auto', 'magenta', 'distinct')
+# 'auto' permutes the split, as Magenta does, up to this many sketches (about 1 ms
+# a batch on a slow core; it grows with the split), and draws distinct indices
+# beyond: the same distribution, in O(batch).
+MAGENTA_SAMPLER_UP_TO = 100000
 
 
 class FlatSplit(collections.namedtuple(
@@ -62,7 +66,7 @@ def concatenate(flats):
       None if None in bounds else max(bounds))
 
 
-def _ranges(starts, lengths):
+def ranges(starts, lengths):
   """The indices starts[k] .. starts[k] + lengths[k] - 1 of every k, concatenated."""
   lengths = np.asarray(lengths, dtype=np.int64)
   total = int(lengths.sum())
@@ -96,6 +100,14 @@ def _augment(data, lengths, urnd, prob):
     result[owner[rows], 0:2] += data[rows, 0:2]
   sketch = np.repeat(np.arange(len(lengths)), lengths)
   return result, np.bincount(sketch[keep], minlength=len(lengths)).astype(np.int64)
+
+
+def resolve_sampler(sampler, n):
+  """The sampler random_batch() uses for a split of n sketches: 'magenta' or
+  'distinct' (sampler 'auto' picks by n)."""
+  if sampler == 'auto':
+    return 'magenta' if n <= MAGENTA_SAMPLER_UP_TO else 'distinct'
+  return sampler
 
 
 def distinct(rng, n, k):

@@ -68,7 +68,7 @@ FLAGS = flags.FLAGS
 
 FLAG_NAMES = ('out', 'data_dir', 'hparams', 'sweep', 'scales', 'seeds', 'jobs',
               'gpus', 'diversity_samples', 'eval_sketches', 'eval_seed',
-              'iwae_samples')
+              'iwae_samples', 'batch_sampler')
 cli.define_flags(FLAG_NAMES)
 
 
@@ -117,7 +117,7 @@ def main(unused_argv):
                study_plan.axes_text(axes), ', '.join(map(str, seeds)), jobs,
                ' on GPUs %s' % ', '.join(gpus) if gpus else '', out)
   sweep = study.Sweep(runs, data_dir, text, hps.num_steps, eval_options, jobs, gpus,
-                      classifier_path)
+                      classifier_path, FLAGS.batch_sampler)
   stopped = sweep.run()
   if stopped is not None:
     logging.info('stopped by %s; run the same command to continue.',

@@ -27,7 +27,6 @@ if __package__ in (None, ''):  # run as a file: python sketch_rnn/<tool>.py
   import _checkout  # pylint: disable=unused-import
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-import itertools
 import os
 import time
 
@@ -37,10 +36,12 @@ import numpy as np
 from sketch_rnn import cli
 from sketch_rnn import datasets
 from sketch_rnn import errors
+from sketch_rnn import ndjson
 from sketch_rnn import utils
 
 FLAGS = flags.FLAGS
-FLAG_NAMES = ('out', 'epsilon', 'split', 'seed', 'recognized_only', 'skip_bad')
+FLAG_NAMES = ('out', 'epsilon', 'split', 'seed', 'recognized_only', 'skip_bad',
+              'workers')
 cli.define_flags(FLAG_NAMES)
 COMMANDS = ('ndjson', 'svg', 'strokes', 'info')
 
@@ -67,38 +68,43 @@ def build(command, inputs):
   split = datasets.parse_split(FLAGS.split)
   if FLAGS.epsilon < 0:
     raise errors.UsageError('--epsilon must be at least 0')
+  if FLAGS.workers < 0:
+    raise errors.UsageError('--workers must be 0 (one per core) or more')
   if not FLAGS.out:
     raise errors.UsageError('%s needs --out=FILE.npz' % command)
   if not FLAGS.out.endswith('.npz'):
     raise errors.UsageError('--out %s: the name must end in .npz' % FLAGS.out)
-  if command == 'ndjson':
-    drawings = itertools.chain.from_iterable(
-        datasets.read_ndjson(p, FLAGS.recognized_only) for p in inputs)
-  elif len(inputs) != 1:
+  if command != 'ndjson' and len(inputs) != 1:
     raise errors.UsageError('%s takes one %s' % (
         command, 'folder' if command == 'svg' else 'file'))
-  elif command == 'svg':
-    drawings = datasets.read_svg_folder(inputs[0])
-  else:
-    drawings = datasets.read_strokes_json(inputs[0])
   start = time.time()
-  sketches, words, skipped = datasets.build(drawings, FLAGS.epsilon, FLAGS.skip_bad)
-  seconds = time.time() - start
-  if not sketches:
+  if command == 'ndjson':
+    ndjson.keep_freed_memory()
+    workers = FLAGS.workers or ndjson.cores()
+    rows, lengths, words, skipped = ndjson.build(
+        inputs, FLAGS.epsilon, FLAGS.skip_bad, FLAGS.recognized_only, workers)
+  else:
+    drawings = (datasets.read_svg_folder(inputs[0]) if command == 'svg' else
+                datasets.read_strokes_json(inputs[0]))
+    sketches, words, skipped = datasets.build(drawings, FLAGS.epsilon, FLAGS.skip_bad)
+    lengths = np.array([len(s) for s in sketches], dtype=np.int64)
+    rows = np.concatenate(sketches) if sketches else np.zeros((0, 3), np.int16)
+  if not len(lengths):
     raise errors.SketchRNNError('no drawings in %s' % ', '.join(inputs))
-  if command == 'ndjson' and len({w for w in words}) > 1 and None in words:
+  if command == 'ndjson' and len(set(words)) > 1 and None in words:
     raise errors.SketchRNNError('some drawings have a "word" and some do not: '
                                 'cannot tell their classes')
-  data = datasets.split(sketches, words, split, FLAGS.seed or 0)
-  datasets.write_npz(FLAGS.out, data)
-  print('%s: %d drawings in %.1f s (%.0f a second)%s' % (
-      FLAGS.out, len(sketches), seconds, len(sketches) / max(seconds, 1e-9),
+  chosen, labels, class_names = datasets.split_indices(words, split, FLAGS.seed or 0)
+  datasets.write_splits(FLAGS.out, rows, np.cumsum(lengths) - lengths, lengths,
+                        chosen, labels, class_names)
+  seconds = time.time() - start
+  print('%s: %d drawings in %.1f s (%.0f a second, written included)%s' % (
+      FLAGS.out, len(lengths), seconds, len(lengths) / max(seconds, 1e-9),
       ', %d bad drawings skipped' % skipped if skipped else ''))
   for s in datasets.SPLITS:
-    print('  %s: %s' % (s, datasets.lengths_summary(data[s])))
-  if 'class_names' in data:
-    print('  %d classes: %s' % (len(data['class_names']),
-                                ', '.join(data['class_names'])))
+    print('  %s: %s' % (s, datasets.summary_of_lengths(lengths[chosen[s]])))
+  if class_names is not None:
+    print('  %d classes: %s' % (len(class_names), ', '.join(class_names)))
 
 
 def main(argv):

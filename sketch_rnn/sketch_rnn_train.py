@@ -63,7 +63,7 @@ FLAGS = flags.FLAGS
 FLAG_NAMES = ('data_dir', 'log_root', 'resume_training', 'overwrite', 'hparams',
               'seed', 'num_samples', 'jit_compile', 'max_nonfinite_steps',
               'max_sketch_points', 'distribution_strategy', 'collective_timeout',
-              'init_from')
+              'init_from', 'batch_sampler')
 cli.define_flags(FLAG_NAMES)
 
 TRAIN_FORMAT = ('step: %d, lr: %.6f, klw: %0.4f, cost: %.4f, '
@@ -345,6 +345,7 @@ class Options:
   init_from: str = None  # a browser model to fine-tune
   overwrite: bool = False  # move a run already in log_root aside
   max_sketch_points: int = npz.MAX_SKETCH_POINTS
+  batch_sampler: str = 'auto'  # flat.SAMPLERS: how random_batch() draws
 
 
 def trainer(hps, opts):
@@ -425,7 +426,7 @@ def _trainer(hps, opts, signals):
   logging.info('Loading data files.')
   tf.random.set_seed(seed)
   datasets = utils.load_dataset(opts.data_dir, hps, seed=seed,
-                                scale_factor=scale_factor)
+                                scale_factor=scale_factor, sampler=opts.batch_sampler)
   train_set, valid_set, test_set, hps, eval_hps, _ = datasets
   sketch_rnn_model.check_memory(hps)
 
@@ -456,6 +457,7 @@ def _trainer(hps, opts, signals):
     elif prefix is not None:
       reader = checkpoints.RunCheckpoint(log_root, model, optimizer)
       start_step, best_valid_cost = reader.restore(data_rng=train_set.rng)
+      _keep_sampler(train_set, reader.data_sampler, opts.batch_sampler)
       for skipped in reader.skipped:
         logging.warning('Skipped unreadable checkpoint %s.', skipped)
       logging.info('Resumed %s at step %d (best valid cost %.4f).',
@@ -472,7 +474,8 @@ def _trainer(hps, opts, signals):
       raise errors.SketchRNNError('--log_root %s: cannot write (%s)' % (
           log_root, e.strerror or e)) from None
     _log_start(hps, seed, prefix is not None and not magenta_run, strategy, chief,
-               distributed, (train_set, valid_set, test_set), opts.init_from)
+               distributed, (train_set, valid_set, test_set), opts.init_from,
+               opts.batch_sampler)
     run = checkpoints.RunCheckpoint(write_root, model, optimizer)
     num_samples = opts.num_samples if chief else 0
 
@@ -505,7 +508,22 @@ def _trainer(hps, opts, signals):
   return 0
 
 
-def _log_start(hps, seed, resumed, strategy, chief, distributed, sets, init_from):
+def _keep_sampler(train_set, saved, asked):
+  """On resume: the restored RNG state gives the uninterrupted run's batches only
+  through the sampler it fed, so 'auto' takes the checkpoint's (saved; None when
+  it holds no data state); an explicit other one is used, with a warning."""
+  if saved is None or saved == train_set.batch_sampler:
+    return
+  if asked == 'auto':
+    train_set.sampler = saved
+  else:
+    logging.warning('--batch_sampler=%s, but the checkpoint\'s batches were drawn '
+                    'by %s: from here the batches differ from those of an '
+                    'uninterrupted run.', asked, saved)
+
+
+def _log_start(hps, seed, resumed, strategy, chief, distributed, sets, init_from,
+               sampler='auto'):
   """Magenta's opening lines (the hyperparameters as the run uses them, max_seq_len
   from the data) and ours. Logged once every input has loaded and been checked,
   so that a mistake's one-line error is not the end of a long table."""
@@ -527,6 +545,8 @@ def _log_start(hps, seed, resumed, strategy, chief, distributed, sets, init_from
   logging.info('Dataset: %d/%d/%d sketches, max_seq_len %d.', len(train_set),
                len(valid_set), len(test_set), hps.max_seq_len)
   logging.info('normalizing_scale_factor %4.4f.', train_set.scale_factor)
+  logging.info('batch sampler: %s%s.', train_set.batch_sampler,
+               ' (auto)' if sampler == 'auto' else '')
   if init_from:
     logging.info('Initialised from %s (a fresh optimiser).', init_from)
 
@@ -566,7 +586,8 @@ def main(unused_argv):
       hparams=FLAGS.hparams, max_nonfinite_steps=FLAGS.max_nonfinite_steps,
       distribution_strategy=FLAGS.distribution_strategy,
       collective_timeout=FLAGS.collective_timeout, init_from=FLAGS.init_from,
-      overwrite=FLAGS.overwrite, max_sketch_points=FLAGS.max_sketch_points))
+      overwrite=FLAGS.overwrite, max_sketch_points=FLAGS.max_sketch_points,
+      batch_sampler=FLAGS.batch_sampler))
 
 
 def run_main(argv=None):

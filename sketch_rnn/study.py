@@ -175,8 +175,9 @@ class Sweep:
   """Trains and scores the runs in child processes, `jobs` at a time."""
 
   def __init__(self, runs, data_dir, hparams_text, num_steps, eval_options, jobs=1,
-               gpus=(), classifier_path=None):
+               gpus=(), classifier_path=None, batch_sampler='auto'):
     self.runs = runs
+    self.batch_sampler = batch_sampler  # each trainer's --batch_sampler
     self.data_dir = data_dir
     self.hparams_text = hparams_text
     self.num_steps = num_steps
@@ -222,9 +223,11 @@ class Sweep:
   def train_command(self, run, resume):
     cmd = [sys.executable, '-m', 'sketch_rnn.sketch_rnn_train',
            '--log_root=' + run.folder, '--data_dir=' + self.data_dir,
-           '--seed=%d' % run.seed, '--num_samples=0',
-           '--hparams=' + study_plan.with_setting(self.hparams_text,
-                                                  run.setting)]
+           '--seed=%d' % run.seed, '--num_samples=0']
+    if self.batch_sampler != 'auto':  # the trainer's default
+      cmd.append('--batch_sampler=' + self.batch_sampler)
+    cmd.append('--hparams=' + study_plan.with_setting(self.hparams_text,
+                                                      run.setting))
     return cmd + ['--resume_training'] if resume else cmd
 
   def evaluate_command(self, run):

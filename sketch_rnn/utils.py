@@ -193,6 +193,8 @@ class Prefetcher:
 
   def __init__(self, data_set, depth=2):
     self._data_set = data_set
+    # What checkpoints record beside the RNG state (None for a loader without).
+    self.batch_sampler = getattr(data_set, 'batch_sampler', None)
     self._state = data_set.rng.get_state()
     self._queue = queue.Queue(maxsize=depth)
     self._stop = threading.Event()

@@ -132,3 +132,14 @@ def test_model_config_round_trips_every_value(tmp_path):
                                        sketch_rnn_model.get_default_hparams())
   assert back == hps
   assert checkpoints.run_hparams(str(tmp_path), 'scale=0.5').scale == 0.5
+
+
+def test_the_data_state_records_its_sampler_and_old_ones_were_magentas():
+  rng = np.random.RandomState(5)
+  rng.random_sample(7)
+  text = checkpoints.rng_state_to_text(rng, 'distinct')
+  back = np.random.RandomState(0)
+  assert checkpoints.rng_state_from_text(back, text) == 'distinct'
+  assert back.random_sample() == rng.random_sample()
+  old = json.dumps(json.loads(text)[:5])  # as saved before the samplers
+  assert checkpoints.rng_state_from_text(back, old) == 'magenta'

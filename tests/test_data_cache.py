@@ -186,6 +186,49 @@ def test_distinct_sampler_draws_distinct_uniform_seeded_batches():
     utils.DataLoader(sketches, sampler='fast')
 
 
+def test_both_samplers_draw_every_ordered_batch_equally_often():
+  """Magenta's draw (a permutation's first k) and 'distinct' give each ordered
+  k-tuple of distinct sketches probability (n - k)! / n!: chi-square over the
+  ordered pairs at the front and at the back of the batch."""
+  n, k, draws = 8, 3, 5600
+  pairs = n * (n - 1)
+  for name in ('magenta', 'distinct'):
+    rng = np.random.RandomState(3)
+    front, back = np.zeros((n, n)), np.zeros((n, n))
+    for _ in range(draws):
+      idx = (rng.permutation(n)[:k] if name == 'magenta'
+             else flat.distinct(rng, n, k))
+      assert len(set(idx.tolist())) == k
+      front[idx[0], idx[1]] += 1
+      back[idx[k - 2], idx[k - 1]] += 1
+    for observed in (front, back):
+      assert np.trace(observed) == 0  # never the same sketch twice
+      cells = observed[~np.eye(n, dtype=bool)]
+      chi2 = ((cells - draws / pairs) ** 2 / (draws / pairs)).sum()
+      # 55 degrees of freedom: mean 55, sd about 10.5
+      assert 15 < chi2 < 55 + 6 * 10.5, (name, chi2)
+
+
+def test_auto_sampler_is_magentas_up_to_its_limit_then_distinct(monkeypatch):
+  sketches = [np.array([[1, 2, 0], [3, 4, 1]] * (i % 7 + 1), np.int16)
+              for i in range(50)]
+
+  def batches(sampler):
+    loader = utils.DataLoader(sketches, batch_size=5, sampler=sampler,
+                              random_scale_factor=0.1, augment_stroke_prob=0.2,
+                              rng=np.random.RandomState(9))
+    return loader.batch_sampler, [loader.random_batch()[1] for _ in range(3)]
+
+  def same(a, b):
+    return a[0] == b[0] and all(np.array_equal(x, y) for x, y in zip(a[1], b[1]))
+
+  assert batches('auto')[0] == 'magenta' and same(batches('auto'), batches('magenta'))
+  monkeypatch.setattr(flat, 'MAGENTA_SAMPLER_UP_TO', 49)
+  assert batches('auto')[0] == 'distinct' and same(batches('auto'),
+                                                   batches('distinct'))
+  assert not same(batches('magenta'), batches('distinct'))
+
+
 def test_the_gather_and_the_flat_copy_a_block_at_a_time(monkeypatch):
   gen = np.random.default_rng(7)
   sketches = [gen.integers(-2000, 2000, size=(int(n), 3)).astype(np.int16)

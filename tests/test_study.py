@@ -314,6 +314,10 @@ def test_each_job_gets_its_own_gpu_and_the_trainers_command(monkeypatch):
       '--data_dir=' + BUNDLED, '--seed=7', '--num_samples=0',
       '--hparams=' + TINY + ',scale=2.0']
   assert sweep.train_command(run, resume=True)[-1] == '--resume_training'
+  distinct = study.Sweep([], BUNDLED, TINY, 30, {}, batch_sampler='distinct')
+  assert distinct.train_command(run, resume=True)[-3:] == [
+      '--batch_sampler=distinct', '--hparams=' + TINY + ',scale=2.0',
+      '--resume_training']
   # Every axis' value, in the --hparams grammar, after the shared ones.
   run = study.Run((('scale', 0.5), ('kl_weight', 0.25), ('use_input_dropout', True),
                    ('z_size', 16), ('enc_model', 'layer_norm')), 1, '/x/y')

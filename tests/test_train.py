@@ -163,13 +163,28 @@ def test_resume_continues_where_it_stopped(tiny_run, tmp_path):
   assert best == pytest.approx(min(before + [float(VALID_LINE.search(out).group(2))]))
   run = checkpoints.RunCheckpoint(log_root, sketch_rnn_model.Model(
       checkpoints.read_model_config(log_root, sketch_rnn_model.get_default_hparams())))
-  assert run.restore()[0] == 65
+  assert run.restore(data_rng=np.random.RandomState())[0] == 65
+  assert run.data_sampler == 'magenta'  # 'auto' on a small split, as saved
   # validated after step 61 and after the last, 65, before its save
   assert len(VALID_LINE.findall(out)) == 2
   saved = re.search(r'saving (final )?model %s\.' % re.escape(
       os.path.join(log_root, 'vector-65')), out)
   assert saved and list(VALID_LINE.finditer(out))[-1].start() < saved.start(), out
   assert sorted(s for s in events(log_root)[0]['Valid_Cost'] if s > 45) == [61, 65]
+
+
+def test_a_resume_keeps_the_sampler_its_random_state_fed(caplog):
+  from sketch_rnn import sketch_rnn_train  # pylint: disable=g-import-not-at-top
+  train = utils.DataLoader([np.ones((3, 3), np.int16)] * 10, batch_size=2)
+  assert train.batch_sampler == 'magenta'
+  sketch_rnn_train._keep_sampler(train, 'distinct', 'auto')  # pylint: disable=protected-access
+  assert train.batch_sampler == 'distinct'
+  sketch_rnn_train._keep_sampler(train, None, 'auto')  # no data state saved  # pylint: disable=protected-access
+  assert train.batch_sampler == 'distinct'
+  train.sampler = 'magenta'
+  sketch_rnn_train._keep_sampler(train, 'distinct', 'magenta')  # pylint: disable=protected-access
+  assert train.batch_sampler == 'magenta'
+  assert 'differ from those of an uninterrupted run' in caplog.text
 
 
 @pytest.mark.slow
