@@ -129,8 +129,10 @@ def test_cpu_dry_run_has_a_row_for_every_precision_and_loop_choice(tmp_path):
     assert row['note'] == '', (key, row['note'])
     ms = float(row['ms/step'])
     assert math.isfinite(ms) and ms > 0, key
-    assert float(row['steps/s']) == pytest.approx(1e3 / ms, rel=0.01)
-    assert float(row['sketches/s']) == pytest.approx(4 * 1e3 / ms, rel=0.01)  # batch 4
+    # ms/step is printed to 0.1 ms: the rates agree with it within that rounding.
+    rounding = 0.01 + 0.051 / ms
+    assert float(row['steps/s']) == pytest.approx(1e3 / ms, rel=rounding)
+    assert float(row['sketches/s']) == pytest.approx(4 * 1e3 / ms, rel=rounding)  # batch 4
     assert float(row['ceiling GFLOP/s']) > 0 and float(row['efficiency']) > 0
   # runtime.use_xla picks one of the two for each precision: XLA for float32.
   for precision, default in (('float32', 'xla'), ('bfloat16', 'plain')):
