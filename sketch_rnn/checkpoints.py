@@ -35,6 +35,7 @@ import tensorflow as tf
 from tensorflow.python.checkpoint import checkpoint_management  # pylint: disable=g-direct-tensorflow-import
 
 from sketch_rnn import browser
+from sketch_rnn import files
 from sketch_rnn import hparams
 from sketch_rnn import model as sketch_rnn_model
 from sketch_rnn import runtime
@@ -180,16 +181,9 @@ def write_scale_factor(log_root, scale_factor):
 def read_scale_factor(log_root):
   """The factor the run's data was normalised by; None for runs from before it
   was saved (and Magenta's)."""
-  path = os.path.join(log_root, SCALE_FACTOR)
-  if not os.path.exists(path):
-    return None
-  try:
-    with open(path) as f:
-      value = json.load(f)['scale_factor']
-  except (ValueError, KeyError, TypeError):
-    raise SketchRNNError('%s: unreadable; remove it and give --data_dir'
-                         % path) from None
-  return float(value)
+  value = files.read_json_value(os.path.join(log_root, SCALE_FACTOR), 'scale_factor',
+                                'remove it and give --data_dir')
+  return None if value is None else float(value)
 
 
 def read_model_config(log_root, hps):

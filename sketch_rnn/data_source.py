@@ -44,15 +44,12 @@ def read(log_root):
   no data_source.json. A folder that is gone since is an error naming it: a
   default in its place would load other data, or try to download it."""
   path = os.path.join(log_root, DATA_SOURCE)
-  if not os.path.exists(path):
+  hint = 'remove it or pass --data_dir'
+  data_dir = files.read_json_value(path, 'data_dir', hint)
+  if data_dir is None:
     return None
-  try:
-    with open(path) as f:
-      data_dir = json.load(f)['data_dir']
-  except (OSError, ValueError, KeyError, TypeError):
-    data_dir = None
   if not isinstance(data_dir, str) or not data_dir:
-    raise SketchRNNError('%s: unreadable; remove it or pass --data_dir' % path)
+    raise SketchRNNError('%s: unreadable; %s' % (path, hint))
   if not is_url(data_dir) and not os.path.isdir(data_dir):
     raise SketchRNNError('%s was trained on --data_dir %s (its %s), which no longer '
                          'exists; pass --data_dir' % (log_root, data_dir, DATA_SOURCE))

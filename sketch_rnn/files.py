@@ -19,6 +19,7 @@ a reader never sees half a file and a killed writer leaves the old one.
 """
 
 import contextlib
+import json
 import os
 import tempfile
 
@@ -51,3 +52,17 @@ def atomic_write(path, mode='w'):
 def write_text(path, text):
   with atomic_write(path) as f:
     f.write(text)
+
+
+def read_json_value(path, key, hint):
+  """json[key] of the file at path; None when there is no such file. A file that
+  does not parse or lacks the key is a SketchRNNError naming it, with hint (what
+  to do) after it."""
+  from sketch_rnn.errors import SketchRNNError  # pylint: disable=g-import-not-at-top
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      return json.load(f)[key]
+  except (OSError, ValueError, KeyError, TypeError):
+    raise SketchRNNError('%s: unreadable; %s' % (path, hint)) from None

@@ -23,9 +23,9 @@ import numpy as np
 # Values summed at a time by float32_std: bounds its temporary memory.
 CHUNK = 1 << 20
 SAMPLERS = ('auto', 'magenta', 'distinct')
-# 'auto' permutes the split, as Magenta does, up to this many sketches (about 1 ms
-# a batch on a slow core; it grows with the split), and draws distinct indices
-# beyond: the same distribution, in O(batch).
+# 'auto' permutes the split, as Magenta does, up to this many sketches (the
+# permutation's cost grows with the split; docs/performance.md has its figures),
+# and draws distinct indices beyond: the same distribution, in O(batch).
 MAGENTA_SAMPLER_UP_TO = 100000
 
 

@@ -198,19 +198,25 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
   for the data RNG in checkpoints (its get_state: as of the batches used)."""
   saved_step = start_step if run.manager.latest_checkpoint else None
 
+  def score(dataset, tag, train_step, start):
+    """Magenta's costs of a split and their time since start, also written as the
+    scalars <tag>_Cost, <tag>_Reconstr_Cost, <tag>_KL_Cost and Time_Taken_<tag>."""
+    cost, r_cost, kl_cost = sketch_rnn_model.evaluate_model(
+        eval_fn, model, dataset, eval_kl_weight)
+    taken = time.time() - start
+    _scalars(writer, train_step, {
+        tag + '_Cost': cost, tag + '_Reconstr_Cost': r_cost,
+        tag + '_KL_Cost': kl_cost, 'Time_Taken_' + tag: taken})
+    return cost, r_cost, kl_cost, taken
+
   def validate(train_step, start):
     """Magenta's validation after train_step steps; `start`: when its time began.
     Saves and scores the test set when the cost is the best; returns the time the
     next timing starts from."""
     nonlocal best_valid_cost, saved_step
-    valid_cost, valid_r_cost, valid_kl_cost = sketch_rnn_model.evaluate_model(
-        eval_fn, model, valid_set, eval_kl_weight)
-    end = time.time()
-    time_taken_valid = end - start
+    valid_cost, valid_r_cost, valid_kl_cost, time_taken_valid = score(
+        valid_set, 'Valid', train_step, start)
     start = time.time()
-    _scalars(writer, train_step, {
-        'Valid_Cost': valid_cost, 'Valid_Reconstr_Cost': valid_r_cost,
-        'Valid_KL_Cost': valid_kl_cost, 'Time_Taken_Valid': time_taken_valid})
     logging.info(VALID_FORMAT, min(best_valid_cost, valid_cost), valid_cost,
                  valid_r_cost, valid_kl_cost, time_taken_valid)
     if num_samples:
@@ -227,14 +233,9 @@ def _train_loop(model, optimizer, hps, run, writer, step_fn, eval_fn, eval_kl_we
     logging.info('time_taken_save %4.4f.', time_taken_save)
     _scalars(writer, train_step, {'Best_Valid_Cost': best_valid_cost})
 
-    eval_cost, eval_r_cost, eval_kl_cost = sketch_rnn_model.evaluate_model(
-        eval_fn, model, test_set, eval_kl_weight)
-    end = time.time()
-    time_taken_eval = end - start
+    eval_cost, eval_r_cost, eval_kl_cost, time_taken_eval = score(
+        test_set, 'Eval', train_step, start)
     start = time.time()
-    _scalars(writer, train_step, {
-        'Eval_Cost': eval_cost, 'Eval_Reconstr_Cost': eval_r_cost,
-        'Eval_KL_Cost': eval_kl_cost, 'Time_Taken_Eval': time_taken_eval})
     logging.info(EVAL_FORMAT, eval_cost, eval_r_cost, eval_kl_cost, time_taken_eval)
     return start
 

@@ -50,6 +50,26 @@ def tiny_text(**overrides):
   return ','.join('%s=%s' % (k, text(v)) for k, v in tiny_values(**overrides).items())
 
 
+def run_data_tool(*argv):
+  """sketch_rnn_data's exit code for argv, run in this process."""
+  from unittest import mock  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import sketch_rnn_data  # pylint: disable=g-import-not-at-top
+  with mock.patch.object(sys, 'argv', ['sketch_rnn_data', *argv]):
+    with pytest.raises(SystemExit) as e:
+      sketch_rnn_data.run_main()
+  return e.value.code
+
+
+@pytest.fixture
+def reset_flags():
+  """sketch_rnn_data's flags back to their defaults after the test."""
+  yield
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from sketch_rnn import sketch_rnn_data  # pylint: disable=g-import-not-at-top
+  for name in sketch_rnn_data.FLAG_NAMES:
+    flags.FLAGS[name].unparse()
+
+
 @pytest.fixture
 def tiny_hps():
   return tiny_hparams()

@@ -6,8 +6,6 @@ recursion."""
 
 import json
 import os
-import sys
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -15,12 +13,11 @@ import pytest
 from sketch_rnn import datasets
 from sketch_rnn import draw
 from sketch_rnn import model as sketch_rnn_model
-from sketch_rnn import sketch_rnn_data
 from sketch_rnn import svg
 from sketch_rnn import utils
 from sketch_rnn.errors import SketchRNNError
 
-from conftest import REPO, tiny_text, train_losses
+from conftest import REPO, run_data_tool, tiny_text, train_losses
 
 DATA = os.path.join(REPO, 'tests', 'data')
 
@@ -189,38 +186,23 @@ def test_strokes_json_and_splits_with_classes(tmp_path):
     datasets.parse_split('1,2')
 
 
-def run_tool(*argv):
-  with mock.patch.object(sys, 'argv', ['sketch_rnn_data', *argv]):
-    with pytest.raises(SystemExit) as e:
-      sketch_rnn_data.run_main()
-  return e.value.code
-
-
-@pytest.fixture
-def reset_flags():
-  yield
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  for name in sketch_rnn_data.FLAG_NAMES:
-    flags.FLAGS[name].unparse()
-
-
 def test_a_bad_line_is_one_error_naming_file_and_line(tmp_path, capsys, reset_flags):
   path = tmp_path / 'bad.ndjson'
   lines = open(os.path.join(DATA, 'cat_raw.ndjson')).read().splitlines()
   path.write_text('\n'.join(lines[:2] + ['{"drawing": [[[1, 2], ["x", 3]]]}',
                                          '{not json'] + lines[2:]) + '\n')
   out = str(tmp_path / 'out.npz')
-  assert run_tool('ndjson', str(path), '--out=' + out) == 1
+  assert run_data_tool('ndjson', str(path), '--out=' + out) == 1
   err = capsys.readouterr().err
   assert err == ("sketch_rnn_data: error: bad.ndjson line 3: stroke 0 holds 'x', "
                  'not a finite number\n')
   assert not os.path.exists(out)
-  assert run_tool('ndjson', str(path), '--out=' + out, '--skip_bad',
+  assert run_data_tool('ndjson', str(path), '--out=' + out, '--skip_bad',
                   '--split=0.34,0.33,0.33') in (0, None)
   assert '2 bad drawings skipped' in capsys.readouterr().out
-  assert run_tool('svg', str(tmp_path), '--out=' + out) == 1
+  assert run_data_tool('svg', str(tmp_path), '--out=' + out) == 1
   assert 'no .svg files' in capsys.readouterr().err
-  assert run_tool('bogus') == 2
+  assert run_data_tool('bogus') == 2
   assert 'the first argument is the command' in capsys.readouterr().err
 
 
@@ -237,11 +219,11 @@ def test_built_files_load_train_and_report(tmp_path, capsys, reset_flags):
       f.write(json.dumps({'word': 'ab'[i % 2], 'recognized': True,
                           'drawing': strokes}) + '\n')
   out = str(tmp_path / 'shapes.npz')
-  assert run_tool('ndjson', str(path), '--out=' + out, '--split=40,5,5') in (0,
+  assert run_data_tool('ndjson', str(path), '--out=' + out, '--split=40,5,5') in (0,
                                                                               None)
   text = capsys.readouterr().out
   assert 'train: 80 sketches' in text and '2 classes: a, b' in text
-  assert run_tool('info', out) in (0, None)
+  assert run_data_tool('info', out) in (0, None)
   text = capsys.readouterr().out
   assert 'valid: 10 sketches' in text and 'normalising scale factor' in text
   hps = sketch_rnn_model.get_default_hparams().parse(

@@ -18,8 +18,6 @@ workers; and the writer's .npz as np.load reads it."""
 
 import json
 import os
-import sys
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -28,9 +26,8 @@ from sketch_rnn import datasets
 from sketch_rnn import ndjson
 from sketch_rnn import npz
 from sketch_rnn import npz_write
-from sketch_rnn import sketch_rnn_data
 
-from conftest import REPO
+from conftest import REPO, run_data_tool
 from test_datasets import reference_rdp
 
 DATA = os.path.join(REPO, 'tests', 'data')
@@ -280,21 +277,6 @@ def test_the_writer_is_numpys_layout(tmp_path):
   assert loaded['class_names'].tolist() == ['a', 'b']
 
 
-def run_tool(*argv):
-  with mock.patch.object(sys, 'argv', ['sketch_rnn_data', *argv]):
-    with pytest.raises(SystemExit) as e:
-      sketch_rnn_data.run_main()
-  return e.value.code
-
-
-@pytest.fixture
-def reset_flags():
-  yield
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  for name in sketch_rnn_data.FLAG_NAMES:
-    flags.FLAGS[name].unparse()
-
-
 def test_the_tools_npz_is_the_plain_paths(tmp_path, capsys, reset_flags):
   paths = [os.path.join(DATA, n) for n in ('cat_raw.ndjson', 'cat_simplified.ndjson')]
   # two classes: the raw file's drawings and the simplified file's, renamed
@@ -309,7 +291,7 @@ def test_the_tools_npz_is_the_plain_paths(tmp_path, capsys, reset_flags):
   want = datasets.split(sketches, words, datasets.parse_split('0.5,0.25,0.25'), 0)
   for workers in ('1', '2'):
     out = str(tmp_path / ('two_%s.npz' % workers))
-    assert run_tool('ndjson', str(tmp_path / 'two.ndjson'), '--out=' + out,
+    assert run_data_tool('ndjson', str(tmp_path / 'two.ndjson'), '--out=' + out,
                     '--split=0.5,0.25,0.25', '--workers=' + workers) in (0, None)
     got = npz.load_npz(out, labels=True)
     for s in datasets.SPLITS:
