@@ -129,14 +129,17 @@ def _input_share(x, w_x, xla):
   return lambda t: xw[t]
 
 
-def _input_grads(x, w_x, d_gates, steps, padded, xla):
+def _input_grads(x, w_x, d_gates, steps, padded, xla, x_grad=True):
   """The gradients of x [T, B, X] and w_x [X, G] of the gates' share x[t] @ w_x,
   from the gates' gradients d_gates [S, B, G] of the S steps the loop ran (S is
-  T under XLA): (d_x [T, B, X], d_w_x), each one product over all steps."""
+  T under XLA): (d_x [T, B, X] or None without x_grad, d_w_x), each one product
+  over all steps."""
   x_run = x[:steps] if padded and not xla else x
   d_flat = _flat(d_gates)
-  d_x = tf.reshape(tf.matmul(d_flat, tf.transpose(w_x)), tf.shape(x_run))
   d_w_x = tf.matmul(_flat(x_run), d_flat, transpose_a=True)
+  if not x_grad:
+    return None, d_w_x
+  d_x = tf.reshape(tf.matmul(d_flat, tf.transpose(w_x)), tf.shape(x_run))
   return _pad_rows(d_x, x, steps, padded, xla), d_w_x
 
 
@@ -222,14 +225,15 @@ def _ln_lstm_backward(dh, dc, s, mask, ln, acc):
   return da, dc_prev, acc
 
 
-def _lstm_sequence(has_mask, dtype, padded, xla=False, layer_norm=False):
+def _lstm_sequence(has_mask, dtype, padded, x_grad, xla=False, layer_norm=False):
   """The LSTM over all steps: weights LSTMWeights, state (c, h), both [B, n];
   with layer_norm, the LayerNormLSTM: weights LNWeights, state (h, c), its layer
   norms' backward written out (layer_norm_grad) and their gamma/beta gradients
   summed in the loop.
 
   Only `steps` <= T steps run; when `padded`, the outputs stop there (under XLA
-  they keep all T rows, zeros past `steps`).
+  they keep all T rows, zeros past `steps`). Without x_grad, x's gradient is
+  None (x is data: the product would only be thrown away).
   """
   forward, backward = ((_ln_lstm_forward, _ln_lstm_backward) if layer_norm
                        else (_lstm_forward, _lstm_backward))
@@ -281,7 +285,7 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False, layer_norm=False):
       d_as = d_as.stack()
       d_w = matmul(_h_prev(h0, hs), _flat(d_as), dtype, transpose_a=True)
       d_const = _const_grad(d_const, weights.const)
-      d_x, d_w_x = _input_grads(x, weights.w_x, d_as, steps, padded, xla)
+      d_x, d_w_x = _input_grads(x, weights.w_x, d_as, steps, padded, xla, x_grad)
       d_weights = dict(w_x=d_w_x, const=d_const, w_hh=d_w)
       d_weights = (LNWeights(ln=_row_sums(acc), **d_weights) if layer_norm
                    else LSTMWeights(**d_weights))
@@ -297,7 +301,7 @@ def _lstm_sequence(has_mask, dtype, padded, xla=False, layer_norm=False):
 # ---------------------------------------------------------------------------
 
 
-def _hyper_sequence(has_mask, dtype, padded, xla=False):
+def _hyper_sequence(has_mask, dtype, padded, x_grad, xla=False):
   """The HyperLSTM over all steps: weights HyperWeights, state (h, hyper_h, c,
   hyper_c).
 
@@ -407,8 +411,9 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
       d_z_w = tf.matmul(_flat(hyper_hs), _flat(d_z), transpose_a=True)
       d_const = _const_grad(acc['const'], const)
       d_hyper_const = _const_grad(acc['hyper_const'], hyper_const)
-      d_x, d_w_x = _input_grads(x, weights.w_x, d_xs, steps, padded, xla)
-      d_hyper_x, d_hyper_w_x = _input_grads(x, hyper.w_x, d_a, steps, padded, xla)
+      d_x, d_w_x = _input_grads(x, weights.w_x, d_xs, steps, padded, xla, x_grad)
+      d_hyper_x, d_hyper_w_x = _input_grads(x, hyper.w_x, d_a, steps, padded, xla,
+                                            x_grad)
       d_weights = HyperWeights(
           w_x=d_w_x, const=d_const, hh_w=d_w, z_w=d_z_w,
           zw_b=tf.reduce_sum(acc['zw_b'], axis=0), alpha_w=acc['alpha_w'],
@@ -416,8 +421,8 @@ def _hyper_sequence(has_mask, dtype, padded, xla=False):
           ln=_row_sums(acc['ln']),
           hyper=LNWeights(w_x=d_hyper_w_x, const=d_hyper_const, w_hh=d_hyper_w,
                           ln=_row_sums(acc['hyper_ln'])))
-      return (d_x + d_hyper_x, d_weights, (dh0, d_hyper_h0, dc0, d_hyper_c0),
-              None, None)
+      return (d_x + d_hyper_x if x_grad else None, d_weights,
+              (dh0, d_hyper_h0, dc0, d_hyper_c0), None, None)
 
     return (hs, (h, hyper_h, c, hyper_c)), grad
 
@@ -434,19 +439,21 @@ _BUILDERS = {'lstm': _lstm_sequence,
 _SEQUENCES = {}
 
 
-def run(kind, x, weights, state, mask=None, steps=None, dtype=tf.float32):
+def run(kind, x, weights, state, mask=None, steps=None, dtype=tf.float32,
+        x_grad=True):
   """Runs the loop of a `kind` cell (lstm, layer_norm, hyper) over x [T, B, X].
 
   weights: LSTMWeights, LNWeights or HyperWeights; state: the cell's state tuple;
   mask [T, B, n]: recurrent dropout, or None; steps: run only the first `steps`
-  (a scalar tensor), default all T; dtype: that of the recurrent products.
+  (a scalar tensor), default all T; dtype: that of the recurrent products;
+  x_grad: False where x is data, whose gradient nothing reads (then None).
   Returns (h for every step run [steps, B, n] (all T rows under XLA, zeros past
   `steps`), final state). The sequence is built once per kind, mask or none,
-  dtype, `steps` or none and XLA or not (runtime.use_xla), then reused.
+  dtype, `steps` or none, x_grad and XLA or not (runtime.use_xla), then reused.
   """
   units = (weights.hh_w if kind == 'hyper' else weights.w_hh).shape[0]
   xla = runtime.use_xla(kind, dtype, units)
-  key = (kind, mask is not None, dtype, steps is not None, xla)
+  key = (kind, mask is not None, dtype, steps is not None, bool(x_grad), xla)
   if key not in _SEQUENCES:
     fn = _BUILDERS[kind](*key[1:])
     _SEQUENCES[key] = tf.function(fn, jit_compile=True) if xla else fn
@@ -503,6 +510,7 @@ def bidirectional_final_h(fw, bw, x, x_rev, lengths, masks=(None, None),
   finals = []
   for cell, inputs, mask in ((fw, x, masks[0]), (bw, x_rev, masks[1])):
     zero = cell.unflat_state(tf.zeros([batch, cell.state_size]))
-    hs, _ = cell.run_sequence(inputs, zero, None, mask, steps, dtype, chains)
+    hs, _ = cell.run_sequence(inputs, zero, None, mask, steps, dtype, chains,
+                              x_grad=False)
     finals.append(tf.where((lengths > 0)[:, None], tf.gather_nd(hs, index), 0.0))
   return tuple(finals)

@@ -207,9 +207,10 @@ class Model(tf.Module):
                  bw=self._masks(bw, steps, batch, dropout))
     if drawn is not None:
       drawn.extend(masks.values())
-    last_h = tf.concat(bptt.bidirectional_final_h(
-        fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype,
-        runtime.loop_chains(xt.shape[1], loops=2)), axis=1)
+    with tf.name_scope('encoder_loops'):  # named in a profile (profile_step.py)
+      last_h = tf.concat(bptt.bidirectional_final_h(
+          fw, bw, xt, xt_rev, lengths, (masks['fw'], masks['bw']), self.dtype,
+          runtime.loop_chains(xt.shape[1], loops=2)), axis=1)
     mu = rnn.matmul(last_h, self.mu_w, self.dtype) + self.mu_b
     presig = rnn.matmul(last_h, self.presig_w, self.dtype) + self.presig_b
     return mu, presig
@@ -248,8 +249,11 @@ class Model(tf.Module):
                                   tf.shape(xt))
     mask = self._masks(cell, steps, batch, dropout, after)
     state = cell.unflat_state(initial_state)
-    outputs, state = cell.run_sequence(xt, state, const, mask,
-                                       chains=runtime.loop_chains(xt.shape[1]))
+    # x is data, unless it carries z (input dropout): then z's gradient is in it.
+    with tf.name_scope('decoder_loop'):
+      outputs, state = cell.run_sequence(xt, state, const, mask,
+                                         chains=runtime.loop_chains(xt.shape[1]),
+                                         x_grad=hps.conditional and const is None)
     outputs = tf.reshape(tf.transpose(outputs, [1, 0, 2]), [-1, hps.dec_rnn_size])
     if dropout and hps.use_output_dropout:
       outputs = outputs * rnn.dropout_masks(self.generator, hps.output_dropout_prob,

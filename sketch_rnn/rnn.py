@@ -182,17 +182,18 @@ class _Cell(tf.Module):
     return tf.concat(state, axis=1)
 
   def run_sequence(self, x, state, const=None, drop_mask=None, steps=None,
-                   dtype=None, chains=1):
+                   dtype=None, chains=1, x_grad=True):
     """All steps at once, with backprop through time written out by hand.
 
     x [T, B, X] the input, state the cell's state tuple, const [B, C] input that
     is the same at every step (appended after x, as in project()), drop_mask
     [T, B, n]. Returns (outputs [T, B, n], final state). chains: the batch split
     into that many independent loops that TensorFlow runs side by side
-    (runtime.loop_chains); every row's numbers are those of one loop.
+    (runtime.loop_chains); every row's numbers are those of one loop. x_grad:
+    False where x is data (its gradient is then None, and not computed).
     """
     return bptt.in_chains(self._sequence, chains, x, state, const, drop_mask,
-                          steps, dtype or self.dtype)
+                          steps, dtype or self.dtype, x_grad)
 
   def prepare(self):
     """Per-sequence work done before the loop: weights cast to the product dtype
@@ -225,7 +226,7 @@ class LSTMCell(_Cell):
   def output(self, state):
     return state[1]
 
-  def _sequence(self, x, state, const, drop_mask, steps, dtype):
+  def _sequence(self, x, state, const, drop_mask, steps, dtype, x_grad=True):
     width = x.shape[-1]
     if const is None:
       const = self.bias[None]
@@ -233,7 +234,7 @@ class LSTMCell(_Cell):
       const = const @ self.W_xh[width:] + self.bias
     weights = bptt.LSTMWeights(w_x=self.W_xh[:width], const=const,
                                w_hh=tf.convert_to_tensor(self.W_hh))
-    return bptt.run('lstm', x, weights, state, drop_mask, steps, dtype)
+    return bptt.run('lstm', x, weights, state, drop_mask, steps, dtype, x_grad)
 
   def step(self, xw, state, drop_mask=None, weights=None):  # pylint: disable=unused-argument
     c, h = state
@@ -263,14 +264,14 @@ class LayerNormLSTMCell(_Cell):
   def output(self, state):
     return state[0]
 
-  def _sequence(self, x, state, const, drop_mask, steps, dtype):
+  def _sequence(self, x, state, const, drop_mask, steps, dtype, x_grad=True):
     width = x.shape[-1]
     const = (tf.zeros([1, 4 * self.num_units]) if const is None
              else const @ self.W_xh[width:])
     ln = _layer_norms(self)
     weights = bptt.LNWeights(w_x=self.W_xh[:width], const=const,
                              w_hh=tf.convert_to_tensor(self.W_hh), ln=ln)
-    return bptt.run('layer_norm', x, weights, state, drop_mask, steps, dtype)
+    return bptt.run('layer_norm', x, weights, state, drop_mask, steps, dtype, x_grad)
 
   def step(self, xw, state, drop_mask=None, weights=None):
     weights = weights or self.prepare()
@@ -360,7 +361,7 @@ class HyperLSTMCell(_Cell):
     weights['hyper'] = self.hyper_cell.prepare()
     return weights
 
-  def _sequence(self, x, state, const, drop_mask, steps, dtype):
+  def _sequence(self, x, state, const, drop_mask, steps, dtype, x_grad=True):
     width = x.shape[-1]
     hyper_w_xh = self.hyper_cell.W_xh[:self.input_size]
     if const is None:
@@ -378,7 +379,7 @@ class HyperLSTMCell(_Cell):
         w_x=w_x, const=const, hh_w=w['hh_w'], z_w=w['z_w'], zw_b=w['zw_b'],
         alpha_w=w['alpha_w'], beta_w=w['beta_w'],
         bias=tf.convert_to_tensor(self.bias), ln=ln, hyper=hyper)
-    return bptt.run('hyper', x, weights, state, drop_mask, steps, dtype)
+    return bptt.run('hyper', x, weights, state, drop_mask, steps, dtype, x_grad)
 
   def step(self, xw, state, drop_mask=None, weights=None):
     weights = weights or self.prepare()

@@ -125,8 +125,40 @@ def test_bidirectional_final_h_equals_length_masked_loop(kind, with_mask, xla,
         value, [x] + list(fw.trainable_variables + bw.trainable_variables))
 
   (f_hand, g_hand), (f_auto, g_auto) = loss(True), loss(False)
-  for a, b in zip(list(f_hand) + list(g_hand), list(f_auto) + list(g_auto)):
+  assert g_hand[0] is None and g_auto[0] is not None  # strokes are data: no d_x
+  for a, b in zip(list(f_hand) + list(g_hand[1:]), list(f_auto) + list(g_auto[1:])):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
+@pytest.mark.parametrize('xla', [False, True])
+def test_without_x_grad_only_x_loses_its_gradient(kind, xla, monkeypatch):
+  """x_grad=False (x is data) skips x's gradient and changes no other number."""
+  if xla:
+    monkeypatch.setattr(runtime, 'XLA_MIN_UNITS', 1)
+  rng = np.random.RandomState(4)
+  extra = dict(hyper_num_units=5, hyper_embedding_size=3) if kind == 'hyper' else {}
+  cell = rnn.make_cell(kind, 6, 9, rng, 'xg', **extra)
+  randomize(cell, rng)
+  x = tf.constant(rng.normal(size=(7, 3, 5)).astype(np.float32))
+  const = tf.constant(rng.normal(size=(3, 4)).astype(np.float32))
+  flat = tf.constant(rng.normal(size=(3, cell.state_size)).astype(np.float32))
+  weights = tf.constant(rng.normal(size=(7, 3, 6)).astype(np.float32))
+
+  def grads(x_grad):
+    with tf.GradientTape() as tape:
+      tape.watch([x, flat, const])
+      outs, state = cell.run_sequence(x, cell.unflat_state(flat), const,
+                                      x_grad=x_grad)
+      value = tf.reduce_sum(outs * weights) + tf.reduce_sum(
+          cell.flat_state(state) ** 2)
+    return tape.gradient(value, [x, flat, const] + list(cell.trainable_variables))
+
+  with_x, without_x = grads(True), grads(False)
+  assert with_x[0] is not None and without_x[0] is None
+  assert len(with_x) > 4
+  for a, b in zip(with_x[1:], without_x[1:]):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 @pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
