@@ -18,6 +18,7 @@
   python scripts/benchmark.py --configs=lstm512 --threads=2 --steps=20 --json=bench.json
   python scripts/benchmark.py --hparams="dec_model=hyper,dec_rnn_size=256"
   python scripts/benchmark.py --configs=hyper512 --loops=plain   # no XLA loops
+  python scripts/benchmark.py --configs=lstm512 --impl=plain --load
 
 Each configuration and thread count runs in its own process (thread pools are fixed
 when TensorFlow starts, and the peak memory is then that configuration's), on
@@ -39,6 +40,22 @@ per-step ratios. --threads is the cores a run gets; its thread pools are the
 trainer's for that precision (runtime.configure_threads). --loops: the recurrent
 loops as runtime.use_xla chooses (auto), all XLA functions (xla) or none (plain).
 On a GPU the same code runs unchanged (scripts/gpu_benchmark.sh runs the table).
+
+--impl=plain times scripts/plain_loop.py instead of the project's step: a step of
+the same shape (its loss a stand-in) written as plain tf.while_loops under
+tf.GradientTape in one tf.function (no XLA), always of LSTM cells at the
+configuration's sizes, on the same batches, against the same ceiling, its FLOPs
+those of the LSTM configuration (it multiplies z at every step, so its
+`executed_gflop` is that count too); its rows are named config/plain.
+
+--load measures every configuration and thread count twice, each in its own
+process, alone and then with a competing load: a busy loop pinned to one core
+(core 0, or the first this process may use) that starts after the warm-up and
+runs only while the timed steps and their ceiling bursts do. The table's load
+column and the closing lines give each pair's ratio of median step times (loaded /
+unloaded). Every result holds `impl` and `load`; a loaded one also
+`loaded_over_unloaded`, `load_core` and the load's CPU and wall seconds
+(`load_cpu_s`, `load_wall_s`: how much of its core it took).
 """
 
 import argparse
@@ -139,13 +156,95 @@ def _choose_loops(runtime, rnn, hps, loops):
   return default
 
 
-def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=None):
-  """Measures one configuration in this process; returns a dict of figures."""
+# The competing load: a pure-Python spin on one core. It says when it spins, and
+# it ends by itself when its parent is gone (a child killed on a timeout) or after
+# limit seconds, so that no run can leave it behind.
+BUSY_MARKER = 'sketch_rnn_benchmark_busy_load'
+_BUSY = """
+import os, sys, time
+parent, core = int(sys.argv[1]), int(sys.argv[2])
+limit = time.monotonic() + float(sys.argv[3])
+os.sched_setaffinity(0, {core})
+print('spinning', flush=True)
+while os.getppid() == parent and time.monotonic() < limit:
+  for _ in range(20000):
+    pass
+"""
+
+
+def load_core():
+  """The core the load spins on: core 0, or the first this process may use."""
+  return min(os.sched_getaffinity(0))
+
+
+def start_load(core=None, limit_s=3600.0):
+  """Starts the busy loop pinned to `core` (default load_core()) and returns its
+  process once it spins."""
+  core = load_core() if core is None else core
+  proc = subprocess.Popen(
+      [sys.executable, '-c', _BUSY, str(os.getpid()), str(core), str(limit_s),
+       BUSY_MARKER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+  try:
+    said = proc.stdout.readline().strip()
+  except BaseException:
+    stop_load(proc)
+    raise
+  if said != 'spinning':
+    stop_load(proc)
+    raise RuntimeError('the competing load did not start (exit status %s)'
+                       % proc.returncode)
+  return proc
+
+
+def cpu_seconds(pid):
+  """The user and system CPU seconds of process pid so far (Linux's /proc)."""
+  with open('/proc/%d/stat' % pid) as f:
+    fields = f.read().rsplit(')', 1)[1].split()  # after the name, which may hold ' '
+  return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def stop_load(proc):
+  """Kills the busy loop; returns (whether it was still spinning, the CPU seconds
+  it had: how much of its core it took from the run)."""
+  spinning = proc.poll() is None
+  cpu = cpu_seconds(proc.pid) if spinning else 0.0
+  proc.kill()
+  proc.wait()
+  proc.stdout.close()
+  return spinning, cpu
+
+
+IMPLS = ('project', 'plain')
+
+
+def _train_step(impl, hps, tf):
+  """step(x, s) -> loss of one training step of `impl` (IMPLS) at hps, and the
+  hyperparameters its FLOPs are counted at."""
+  if impl == 'plain':
+    sys.path.insert(0, HERE)
+    import plain_loop  # pylint: disable=g-import-not-at-top
+    plain_step, _ = plain_loop.make_train_step(hps, seed=0)
+    lr = tf.constant(1e-3)
+    return (lambda x, s: plain_step(x, s, lr)), plain_loop.lstm_hparams(hps)
+  from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
+  model = sketch_rnn_model.Model(hps, seed=0)
+  adam = sketch_rnn_model.Adam(model.trainable_variables)
+  step_fn = tf.function(sketch_rnn_model.train_step)
+  lr, kl_w = tf.constant(1e-3), tf.constant(0.01)
+  return (lambda x, s: step_fn(model, adam, x, s, lr, kl_w)[0]), hps
+
+
+def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=None,
+            impl='project', load=False):
+  """Measures one configuration in this process; returns a dict of figures.
+
+  impl: the project's training step or the plain baseline (IMPLS). load: the
+  timed steps (and their ceiling bursts) run beside a busy loop on one core.
+  """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   sys.path.insert(0, REPO)
   from sketch_rnn import hparams as hparams_lib  # pylint: disable=g-import-not-at-top
-  from sketch_rnn import model as sketch_rnn_model  # pylint: disable=g-import-not-at-top
   from sketch_rnn import rnn  # pylint: disable=g-import-not-at-top
   from sketch_rnn import runtime  # pylint: disable=g-import-not-at-top
   from sketch_rnn import utils  # pylint: disable=g-import-not-at-top
@@ -158,14 +257,11 @@ def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=Non
   steps = hps.max_seq_len
 
   start = time.perf_counter()
-  model = sketch_rnn_model.Model(hps, seed=0)
-  adam = sketch_rnn_model.Adam(model.trainable_variables)
-  step_fn = tf.function(sketch_rnn_model.train_step)
-  lr, kl_w = tf.constant(1e-3), tf.constant(0.01)
+  step, flop_hps = _train_step(impl, hps, tf)
 
   def one(i):
     x, s = batches[i % len(batches)]
-    return float(step_fn(model, adam, x, s, lr, kl_w)[0])
+    return float(step(x, s))
 
   one(0)
   first = time.perf_counter() - start
@@ -204,32 +300,49 @@ def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=Non
 
   for i in range(warmup):
     one(i + 1)
-  flops = step_flops(hps, steps)
+  flops = step_flops(flop_hps, steps)
+  # The plain baseline multiplies z at every decoder step, as the model count does.
+  executed = step_flops(flop_hps, steps, executed=impl == 'project')
   times, ceilings = [], []
-  for i in range(num_steps):
-    t = time.perf_counter()
-    one(i)
-    times.append(time.perf_counter() - t)
-    ceilings.append(rate())
+  busy = start_load() if load else None
+  loaded_from = time.perf_counter()
+  try:
+    for i in range(num_steps):
+      t = time.perf_counter()
+      one(i)
+      times.append(time.perf_counter() - t)
+      ceilings.append(rate())
+  finally:
+    load_wall = time.perf_counter() - loaded_from
+    spun, load_cpu = stop_load(busy) if busy else (True, 0.0)
+  if not spun:
+    raise RuntimeError('the competing load ended before the timed steps')
   median = float(np.median(times))
   efficiency = float(np.median([flops['total'] / c / t
                                 for c, t in zip(ceilings, times)]))
   result = dict(
       config=name, hparams=hparams, threads=threads, data=data,
-      loops=default_loops if loops == 'auto' else loops, default_loops=default_loops,
+      # The baseline's loops are never XLA functions.
+      loops='plain' if impl == 'plain' else default_loops if loops == 'auto' else loops,
+      default_loops=default_loops,
       precision=hps.precision, seq_len=steps, batch_size=hps.batch_size,
       steps_timed=num_steps, median_step_s=median,
       sketches_per_s=hps.batch_size / median, first_step_s=first,
       peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
       gflop_per_step=flops['total'] / 1e9,
-      executed_gflop=step_flops(hps, steps, executed=True)['total'] / 1e9,
+      executed_gflop=executed['total'] / 1e9,
       ceiling_gflops=float(np.median(ceilings)) / 1e9, efficiency=efficiency,
       step_times_s=times, ceilings_gflops=[c / 1e9 for c in ceilings],
-      device='GPU' if tf.config.list_physical_devices('GPU') else 'CPU')
+      device='GPU' if tf.config.list_physical_devices('GPU') else 'CPU',
+      impl=impl, load=bool(load))
+  if load:
+    result.update(load_core=load_core(), load_cpu_s=load_cpu, load_wall_s=load_wall)
   magenta = MAGENTA.get(name, {}).get(threads)
-  # Magenta's figure is for that configuration's own hyperparameters and batches.
+  # Magenta's figure is for that configuration's own hyperparameters, batches and
+  # cells (the baseline is an LSTM whatever the configuration's), unloaded.
+  same_model = impl == 'project' or (hps.dec_model, hps.enc_model) == ('lstm', 'lstm')
   if (magenta and result['device'] == 'CPU' and hparams == CONFIGS.get(name)
-      and seq_len is None):
+      and seq_len is None and same_model and not load):
     result['vs_magenta'] = magenta / median
   return result
 
@@ -274,6 +387,12 @@ def main():
   parser.add_argument('--seq_len', type=int, default=None,
                       help='random strokes of this many points (default: aaron_sheep '
                       'from ../shared, else 250 random points)')
+  parser.add_argument('--impl', default='project', choices=IMPLS,
+                      help="the project's training step, or the plain tf.while_loop "
+                      'baseline of scripts/plain_loop.py at the same sizes')
+  parser.add_argument('--load', action='store_true',
+                      help='measure each run twice, alternately: alone, then beside '
+                      'a busy loop on core %d' % load_core())
   parser.add_argument('--json', default=None, help='also write the results here')
   parser.add_argument('--_one', default=None, help=argparse.SUPPRESS)
   args = parser.parse_args()
@@ -287,28 +406,49 @@ def main():
   unknown = [name for name, _ in jobs if name not in CONFIGS]
   if unknown:
     parser.error('unknown configuration %s' % unknown)
+  if args.impl == 'plain' and args.loops != 'auto':
+    parser.error('--loops is for the project\'s step: the plain baseline has no XLA')
   if args.hparams:
     jobs.append(('custom', args.hparams))
-  results = []
-  header = ('%-14s %3s %9s %10s %8s %8s %8s %9s %6s %7s' % (
-      'config', 'thr', 's/step', 'sketch/s', 'first s', 'RSS MB', 'GFLOP', 'ceil GF/s',
-      'eff', 'x Mag.'))
+  suffix = '' if args.impl == 'project' else '/' + args.impl
+  width = max([14] + [len(name + suffix) for name, _ in jobs])
+  columns = ' %6s' % 'load' if args.load else ''
+  results, pairs = [], []
+  header = ('%-*s %3s %9s %10s %8s %8s %8s %9s %6s %7s%s' % (
+      width, 'config', 'thr', 's/step', 'sketch/s', 'first s', 'RSS MB', 'GFLOP',
+      'ceil GF/s', 'eff', 'x Mag.', columns))
   print(header)
   print('-' * len(header))
   for name, hparams in jobs:
     for threads in [int(t) for t in args.threads.split(',')]:
-      spec = dict(name=name, hparams=hparams, threads=threads, num_steps=args.steps,
-                  warmup=args.warmup, loops=args.loops, seq_len=args.seq_len)
-      try:
-        r = run_child(spec)
-      except ChildFailed as e:
-        print('%s, %d threads: failed\n%s' % (name, threads, e.detail or e.message))
-        return 1
-      results.append(r)
-      print('%-14s %3d %9.3f %10.1f %8.1f %8.0f %8.1f %9.1f %6.2f %7s' % (
-          name, threads, r['median_step_s'], r['sketches_per_s'], r['first_step_s'],
-          r['peak_rss_mb'], r['gflop_per_step'], r['ceiling_gflops'], r['efficiency'],
-          '%.2f' % r['vs_magenta'] if 'vs_magenta' in r else '-'), flush=True)
+      # Alone, then loaded, one after the other: a machine whose speed drifts
+      # moves both of a pair alike.
+      for load in (False, True) if args.load else (False,):
+        spec = dict(name=name, hparams=hparams, threads=threads,
+                    num_steps=args.steps, warmup=args.warmup, loops=args.loops,
+                    seq_len=args.seq_len, impl=args.impl, load=load)
+        try:
+          r = run_child(spec)
+        except ChildFailed as e:
+          print('%s, %d threads%s: failed\n%s' % (
+              name + suffix, threads, ', loaded' if load else '',
+              e.detail or e.message))
+          return 1
+        if load:
+          r['loaded_over_unloaded'] = r['median_step_s'] / results[-1]['median_step_s']
+          pairs.append((name + suffix, threads, r, results[-1]))
+        results.append(r)
+        print('%-*s %3d %9.3f %10.1f %8.1f %8.0f %8.1f %9.1f %6.2f %7s%s' % (
+            width, name + suffix, threads, r['median_step_s'], r['sketches_per_s'],
+            r['first_step_s'], r['peak_rss_mb'], r['gflop_per_step'],
+            r['ceiling_gflops'], r['efficiency'],
+            '%.2f' % r['vs_magenta'] if 'vs_magenta' in r else '-',
+            (' %6s' % ('%.2fx' % r['loaded_over_unloaded'] if load else 'no'))
+            if args.load else ''), flush=True)
+  for label, threads, loaded, alone in pairs:
+    print('loaded / unloaded: %s %d thread%s: %.3f / %.3f s = %.2fx' % (
+        label, threads, '' if threads == 1 else 's', loaded['median_step_s'],
+        alone['median_step_s'], loaded['loaded_over_unloaded']))
   if args.json:
     with open(args.json, 'w') as f:
       json.dump(results, f, indent=1)
