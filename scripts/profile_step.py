@@ -209,7 +209,7 @@ def profile(name, hparams, threads, steps, warmup, loops='auto'):
         if between is not None and r['iterations'] else '-'))
   outside = sum(tf_ops.values())
   accounted += outside
-  print('%-24s %56.4f %6.1f%%' % ('ops outside the loops', outside,
+  print('%-24s %56.4f %6.1f%%' % ('TensorFlow ops (not XLA)', outside,
                                    100 * outside / capacity))
   for op_type, seconds in tf_ops.most_common(5):
     print('  %-22s %56.4f %6.1f%%' % (op_type, seconds, 100 * seconds / capacity))
