@@ -76,6 +76,8 @@ CONFIGS = {
     'layer_norm512': 'dec_model=layer_norm,' + _LSTM512,
     'hyper512': 'dec_model=hyper,' + _LSTM512,
     'small': 'dec_rnn_size=128,enc_rnn_size=64,z_size=32',
+    # the README's quick start: the bundled data's model, at its batch
+    'quick_start': 'dec_rnn_size=192,enc_rnn_size=96,z_size=32,batch_size=64',
     'lstm512_bf16': _LSTM512 + ',precision=bfloat16',
 }
 # Magenta's TF1 code (float32) on TensorFlow 2.21, this machine class, seconds per

@@ -44,10 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-QUICK_START = 'dec_rnn_size=192,enc_rnn_size=96,z_size=32,batch_size=64'
 CONFIGS = {name: benchmark.CONFIGS[name]
-           for name in ('lstm512', 'layer_norm512', 'hyper512', 'small')}
-CONFIGS['quick_start'] = QUICK_START
+           for name in ('lstm512', 'layer_norm512', 'hyper512', 'small', 'quick_start')}
 PRECISIONS = ('float32', 'bfloat16')
 LOOPS = ('xla', 'plain')
 COLUMNS = ('config', 'precision', 'loops', "runtime's choice", 'ms/step', 'steps/s',
