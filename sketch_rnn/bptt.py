@@ -239,8 +239,15 @@ def _lstm_sequence(has_mask, dtype, padded, x_grad, xla=False, layer_norm=False)
                        else (_lstm_forward, _lstm_backward))
   # What the backward pass reads, one TensorArray each: writes and reads keep
   # the step's tensor as it is (no split of a stacked gate tensor, no copy).
-  names = (('h',) + (_LN_SAVED if layer_norm else _LSTM_SAVED)
-           + (('gm',) if has_mask else ()))
+  # Under XLA each write is a kernel of its own, which costs more than the
+  # arithmetic it saves: the loop keeps only the gates' pre-activations a and c,
+  # and the backward recomputes the rest from them (_recompute), fused into its
+  # own kernels.
+  if xla:
+    names = ('h', 'a', 'c')
+  else:
+    names = (('h',) + (_LN_SAVED if layer_norm else _LSTM_SAVED)
+             + (('gm',) if has_mask else ()))
   # (h, c) from the cell's state layout and back to it: LayerNormLSTMCell's is
   # [h, c], LSTMCell's [c, h], for which one swap goes either way.
   layout = (lambda a, b: (a, b)) if layer_norm else (lambda a, b: (b, a))
@@ -256,8 +263,9 @@ def _lstm_sequence(has_mask, dtype, padded, x_grad, xla=False, layer_norm=False)
 
     def body(t, h, c, tas):
       a = x_share(t) + weights.const + matmul(h, w, dtype)
-      h, c, saved = forward(a, c, mask[t] if has_mask else None, ln)
-      saved['h'] = h
+      c_prev = c
+      h, c, saved = forward(a, c_prev, mask[t] if has_mask else None, ln)
+      saved.update(h=h, a=a, c=c)
       return t + 1, h, c, {k: tas[k].write(t, saved[k]) for k in names}
 
     (h, c), saved = _forward_loop(body, (h0, c0), names, steps, size, xla)
@@ -270,7 +278,12 @@ def _lstm_sequence(has_mask, dtype, padded, x_grad, xla=False, layer_norm=False)
       batch = tf.shape(h0)[0]
 
       def back(t, dh, dc, d_const, acc, d_as):
-        s = {k: saved.read(k, t) for k in names if k != 'h'}
+        if xla:
+          c_prev = tf.where(t > 0, saved.read('c', tf.maximum(t - 1, 0)), c0)
+          s = forward(saved.read('a', t), c_prev, mask[t] if has_mask else None,
+                      ln)[2]
+        else:
+          s = {k: saved.read(k, t) for k in names if k != 'h'}
         da, dc, acc = backward(d_hs[t] + dh, dc, s,
                                mask[t] if has_mask else None, ln, acc)
         return (t - 1, matmul(da, w_t, dtype), dc, d_const + da, acc,
@@ -313,8 +326,12 @@ def _hyper_sequence(has_mask, dtype, padded, x_grad, xla=False):
   summed in it.
   """
   ln_names = _LN_SAVED + (('gm',) if has_mask else ())
-  names = (('h', 'hyper_h', 'xh', 'hh', 'alpha', 'zw', 'zb')
-           + tuple('m_' + k for k in ln_names) + tuple('y_' + k for k in _LN_SAVED))
+  names = ('h', 'hyper_h', 'xh', 'hh', 'alpha', 'zw', 'zb')
+  if xla:  # the two LSTMs' pre-activations and c: the rest is recomputed
+    names += ('m_a', 'm_c', 'y_a', 'y_c')
+  else:
+    names += (tuple('m_' + k for k in ln_names)
+              + tuple('y_' + k for k in _LN_SAVED))
 
   @tf.custom_gradient
   def sequence(x, weights, state, mask, steps):
@@ -335,6 +352,7 @@ def _hyper_sequence(has_mask, dtype, padded, x_grad, xla=False):
       hyper_hh, hh = tf.split(matmul(h, w_p, dtype), [4 * hn, 4 * n], axis=1)
       a = hyper_xw + hyper_const + hyper_hh + matmul(hyper_h, hyper_w_p, dtype)
       hyper_h, hyper_c, hyper_saved = _ln_lstm_forward(a, hyper_c, None, hyper_ln)
+      hyper_saved.update(a=a, c=hyper_c)
       zw, zb = tf.split(hyper_h @ z_w, [8 * emb, 4 * emb], axis=1)
       zw = tf.reshape(zw + weights.zw_b, [-1, 8, emb])
       zb = tf.reshape(zb, [-1, 4, emb])
@@ -344,8 +362,9 @@ def _hyper_sequence(has_mask, dtype, padded, x_grad, xla=False):
       pre = (alpha_x * tf.reshape(xh, [-1, 4, n])
              + (alpha_h * tf.reshape(hh, [-1, 4, n])
                 + tf.einsum('bke,ken->bkn', zb, beta_w)))
-      h, c, saved = _ln_lstm_forward(tf.reshape(pre, [-1, 4 * n]) + weights.bias,
-                                     c, mask[t] if has_mask else None, ln)
+      main_a = tf.reshape(pre, [-1, 4 * n]) + weights.bias
+      h, c, saved = _ln_lstm_forward(main_a, c, mask[t] if has_mask else None, ln)
+      saved.update(a=main_a, c=c)
       values = dict(h=h, hyper_h=hyper_h, xh=xh, hh=hh, alpha=alpha, zw=zw, zb=zb)
       values.update({'m_' + k: v for k, v in saved.items()})
       values.update({'y_' + k: v for k, v in hyper_saved.items()})
@@ -364,8 +383,16 @@ def _hyper_sequence(has_mask, dtype, padded, x_grad, xla=False):
 
       def back(t, dh, d_hyper_h, dc, d_hyper_c, acc, d_tas):
         s = {k: saved.read(k, t) for k in names if k not in ('h', 'hyper_h')}
-        main = {k[2:]: v for k, v in s.items() if k.startswith('m_')}
-        hyper_s = {k[2:]: v for k, v in s.items() if k.startswith('y_')}
+        if xla:
+          before = tf.maximum(t - 1, 0)
+          c_prev = tf.where(t > 0, saved.read('m_c', before), c0)
+          hyper_c_prev = tf.where(t > 0, saved.read('y_c', before), hyper_c0)
+          main = _ln_lstm_forward(s['m_a'], c_prev,
+                                  mask[t] if has_mask else None, ln)[2]
+          hyper_s = _ln_lstm_forward(s['y_a'], hyper_c_prev, None, hyper_ln)[2]
+        else:
+          main = {k[2:]: v for k, v in s.items() if k.startswith('m_')}
+          hyper_s = {k[2:]: v for k, v in s.items() if k.startswith('y_')}
         da, dc, ln_acc = _ln_lstm_backward(d_hs[t] + dh, dc, main,
                                            mask[t] if has_mask else None, ln,
                                            acc['ln'])

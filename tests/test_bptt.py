@@ -31,10 +31,16 @@ def test_run_stops_each_sequence_at_its_length():
 
 
 @pytest.mark.parametrize('kind', ['lstm', 'layer_norm', 'hyper'])
-@pytest.mark.parametrize('with_mask,with_const,chains', [
-    (False, False, 1), (False, True, 1), (True, False, 1), (True, True, 1),
-    (True, True, 2), (False, True, 3)])
-def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const, chains):
+@pytest.mark.parametrize('with_mask,with_const,chains,xla', [
+    (False, False, 1, False), (False, True, 1, False), (True, False, 1, False),
+    (True, True, 1, False), (True, True, 2, False), (False, True, 3, False),
+    (True, True, 1, True), (False, False, 2, True)])
+def test_hand_written_backprop_equals_autodiff(kind, with_mask, with_const, chains,
+                                               xla, monkeypatch):
+  """Outputs, final state and every gradient; under XLA the loops keep only
+  the gates' pre-activations and c, and the backward recomputes the rest."""
+  if xla:
+    monkeypatch.setattr(runtime, 'XLA_MIN_UNITS', 1)
   rng = np.random.RandomState(2)
   width = 4 if with_const else 0  # a z-like input, the same at every step
   cell = rnn.make_cell(kind, 8, 5 + width, rng, 'bptt', hyper_num_units=6,

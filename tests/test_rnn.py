@@ -135,8 +135,27 @@ def test_initialisers():
   assert 0.005 < hyper.zb_w[0].numpy().std() < 0.015
 
 
-def test_dropout_masks_keep_probability():
+@pytest.mark.parametrize('keep,shape', [(0.9, [200, 50, 20]), (0.5, [7, 3, 5]),
+                                        (0.75, [1001]), (1.0, [4, 6])])
+def test_dropout_masks_keep_probability(keep, shape):
   gen = tf.random.Generator.from_seed(0)
-  masks = rnn.dropout_masks(gen, 0.9, [200, 50, 20]).numpy()
-  assert set(np.unique(masks)) <= {0.0, np.float32(1 / 0.9)}
-  assert (masks > 0).mean() == pytest.approx(0.9, abs=0.005)
+  masks = rnn.dropout_masks(gen, keep, shape).numpy()
+  assert list(masks.shape) == shape
+  assert set(np.unique(masks)) <= {0.0, np.float32(1 / keep)}
+  # Bernoulli(keep) masks: the kept share within 4 standard errors
+  assert (masks > 0).mean() == pytest.approx(
+      keep, abs=4 * np.sqrt(keep * (1 - keep) / masks.size) + 1e-12)
+
+
+def test_dropout_masks_are_seeded_and_independent():
+  first = rnn.dropout_masks(tf.random.Generator.from_seed(3), 0.9, [50, 40, 10])
+  again = rnn.dropout_masks(tf.random.Generator.from_seed(3), 0.9, [50, 40, 10])
+  np.testing.assert_array_equal(first.numpy(), again.numpy())
+  kept = first.numpy().reshape(-1) > 0
+  # neighbours (the two halves of one 32-bit draw among them) are independent:
+  # P(both kept) = 0.81 within 4 standard errors
+  both = (kept[:-1] & kept[1:]).mean()
+  assert both == pytest.approx(0.81, abs=4 * np.sqrt(0.81 * 0.19 / kept.size))
+  gen = tf.random.Generator.from_seed(3)
+  a, b = rnn.dropout_masks(gen, 0.9, [100, 10]), rnn.dropout_masks(gen, 0.9, [100, 10])
+  assert not np.array_equal(a.numpy(), b.numpy())
