@@ -241,8 +241,8 @@ def _lstm_sequence(has_mask, dtype, padded, x_grad, xla=False, layer_norm=False)
   # the step's tensor as it is (no split of a stacked gate tensor, no copy).
   # Under XLA each write is a kernel of its own, which costs more than the
   # arithmetic it saves: the loop keeps only the gates' pre-activations a and c,
-  # and the backward recomputes the rest from them (_recompute), fused into its
-  # own kernels.
+  # and the backward runs the forward step again on them, fused into its own
+  # kernels.
   if xla:
     names = ('h', 'a', 'c')
   else:
@@ -263,8 +263,7 @@ def _lstm_sequence(has_mask, dtype, padded, x_grad, xla=False, layer_norm=False)
 
     def body(t, h, c, tas):
       a = x_share(t) + weights.const + matmul(h, w, dtype)
-      c_prev = c
-      h, c, saved = forward(a, c_prev, mask[t] if has_mask else None, ln)
+      h, c, saved = forward(a, c, mask[t] if has_mask else None, ln)
       saved.update(h=h, a=a, c=c)
       return t + 1, h, c, {k: tas[k].write(t, saved[k]) for k in names}
 

@@ -141,9 +141,9 @@ def recurrent_product(a, w, w_t):
 
 def dropout_masks(generator, keep_prob, shape):
   """Inverted-dropout masks, 1/keep with probability keep and else 0, as
-  tf.nn.dropout's; each from 16 random bits (two from every 32 Philox draws:
-  half the draws of a float each, and the draws are most of the masks' time),
-  so the probability is keep rounded to a multiple of 2^-16 (0.9: 0.899994)."""
+  tf.nn.dropout's. Each entry takes 16 random bits, half of one 32-bit Philox
+  draw (the draws are most of the masks' time), so the probability is keep
+  rounded to a multiple of 2^-16 (0.9: 0.899994)."""
   keep = float(keep_prob)
   threshold = int(round(keep * 2 ** 16))
   if threshold >= 2 ** 16:

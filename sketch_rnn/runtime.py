@@ -31,6 +31,9 @@ import tensorflow as tf
 # with TensorFlow's kernels.
 XLA_MIN_UNITS = 64
 
+# On one CPU thread a plain LSTM wider than this runs in TensorFlow (use_xla).
+ONE_THREAD_LSTM_MAX_XLA_UNITS = 256
+
 # A chain narrower than this multiplies too few rows per step to pay for its loop.
 MIN_CHAIN_ROWS = 16
 
@@ -39,16 +42,17 @@ def use_xla(kind, dtype, units):
   """Whether the loop of a `kind` cell (lstm, layer_norm, hyper) of `units` units
   with products in `dtype` runs as an XLA function (see XLA_MIN_UNITS).
 
-  Not a plain LSTM of more than 128 units on a single CPU thread: there its
-  products dominate the step, and XLA's one-thread products are slower than
-  oneDNN's, more than XLA's fusion wins back; the layer-norm and hyper cells
-  have more elementwise work per product, and on two or more threads the LSTM
-  gains too.
+  Not a plain LSTM of more than ONE_THREAD_LSTM_MAX_XLA_UNITS units on a single
+  CPU thread: there its products dominate the step, and XLA's one-thread
+  products are slower than oneDNN's, more than XLA's fusion wins back (at 384
+  and 512 units; at 256 the two tie, at 192 XLA is the faster); the layer-norm
+  and hyper cells have more elementwise work per product, and on two or more
+  threads the LSTM gains too.
   """
   if dtype != tf.float32 or units < XLA_MIN_UNITS:
     return False
-  return not (kind == 'lstm' and units > 128 and cpu_threads() == 1
-              and not on_gpu())
+  return not (kind == 'lstm' and units > ONE_THREAD_LSTM_MAX_XLA_UNITS
+              and cpu_threads() == 1 and not on_gpu())
 
 
 def loop_chains(batch, loops=1):

@@ -58,6 +58,9 @@ def test_which_sequences_xla_compiles(monkeypatch):
   for threads, kind, units, dtype, xla in (
       (2, 'lstm', 512, tf.float32, True),
       (1, 'lstm', 512, tf.float32, False),  # oneDNN's products win
+      (1, 'lstm', 384, tf.float32, False),
+      (1, 'lstm', 256, tf.float32, True),
+      (1, 'lstm', 192, tf.float32, True),  # the quick start's: fusion wins
       (1, 'lstm', 128, tf.float32, True),
       (1, 'layer_norm', 512, tf.float32, True),
       (1, 'hyper', 256, tf.float32, True),
