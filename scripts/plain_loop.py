@@ -42,8 +42,11 @@ sums and states float32); recurrent dropout is off. The model must be conditiona
 import numpy as np
 import tensorflow as tf
 
-PRECISIONS = {'float32': tf.float32, 'bfloat16': tf.bfloat16}
-FORGET_BIAS = 1.0  # Magenta's LSTMCell
+from sketch_rnn.lstm_math import FORGET_BIAS
+from sketch_rnn.lstm_math import matmul
+from sketch_rnn.model import Adam
+from sketch_rnn.rnn import PRECISIONS
+
 KL_WEIGHT = 0.01
 
 
@@ -54,13 +57,6 @@ def lstm_hparams(hps):
   hps.dec_model = 'lstm'
   hps.enc_model = 'lstm'
   return hps
-
-
-def matmul(a, b, dtype):
-  """a @ b with the product in dtype, float32 out."""
-  if dtype == tf.float32:
-    return tf.matmul(a, b)
-  return tf.cast(tf.matmul(tf.cast(a, dtype), tf.cast(b, dtype)), tf.float32)
 
 
 def lstm_cell(inputs, c, w, b, dtype):
@@ -111,15 +107,13 @@ class PlainLoop(tf.Module):
       self.params[layer + '/b'] = tf.Variable(tf.zeros([cols]), name=layer + '/b')
     self.names = sorted(self.params)
     self.variables_list = [self.params[k] for k in self.names]
-    self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
-    self.m = [tf.Variable(tf.zeros_like(v), trainable=False)
-              for v in self.variables_list]
-    self.v = [tf.Variable(tf.zeros_like(v), trainable=False)
-              for v in self.variables_list]
-    self.beta1_power = tf.Variable(beta1, trainable=False)
-    self.beta2_power = tf.Variable(beta2, trainable=False)
+    self.adam = Adam(self.variables_list, beta1, beta2, epsilon)
     self.train_step = tf.function(self._train_step)
     self.step_with_eps = tf.function(self._step)
+
+  @property
+  def beta1_power(self):
+    return self.adam.beta1_power
 
   def _encode(self, xs, lengths, reverse):
     """Final h of one direction of the encoder over xs (a TensorArray of [B, 5])."""
@@ -186,14 +180,8 @@ class PlainLoop(tf.Module):
   def _step(self, input_data, sequence_lengths, lr, eps):
     loss, grads = self.gradients(input_data, sequence_lengths, eps)
     clip = self.hps.grad_clip
-    alpha = lr * tf.sqrt(1 - self.beta2_power) / (1 - self.beta1_power)
-    for g, w, m, v in zip(grads, self.variables_list, self.m, self.v):
-      g = tf.clip_by_value(g, -clip, clip)
-      m.assign_add((g - m) * (1 - self.beta1))
-      v.assign_add((tf.square(g) - v) * (1 - self.beta2))
-      w.assign_sub((m * alpha) / (tf.sqrt(v) + self.epsilon))
-    self.beta1_power.assign(self.beta1_power * self.beta1)
-    self.beta2_power.assign(self.beta2_power * self.beta2)
+    self.adam.apply([tf.clip_by_value(g, -clip, clip) for g in grads],
+                    self.variables_list, lr)
     return loss
 
   def _train_step(self, input_data, sequence_lengths, lr):

@@ -35,6 +35,7 @@ import glob
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -238,7 +239,6 @@ def main():
     jobs.append(('custom', args.hparams))
   # One process each: the thread pools are fixed when TensorFlow starts.
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  import subprocess  # pylint: disable=g-import-not-at-top
   for name, hparams in jobs:
     for threads in args.threads.split(','):
       proc = subprocess.run(

@@ -44,10 +44,10 @@ def use_xla(kind, dtype, units):
 
   Not a plain LSTM of more than ONE_THREAD_LSTM_MAX_XLA_UNITS units on a single
   CPU thread: there its products dominate the step, and XLA's one-thread
-  products are slower than oneDNN's, more than XLA's fusion wins back (at 384
-  and 512 units; at 256 the two tie, at 192 XLA is the faster); the layer-norm
-  and hyper cells have more elementwise work per product, and on two or more
-  threads the LSTM gains too.
+  products are slower than oneDNN's, more than XLA's fusion wins back (the
+  crossover is measured in docs/performance.md); the layer-norm and hyper cells
+  have more elementwise work per product, and on two or more threads the LSTM
+  gains too.
   """
   if dtype != tf.float32 or units < XLA_MIN_UNITS:
     return False
