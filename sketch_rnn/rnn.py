@@ -139,21 +139,40 @@ def recurrent_product(a, w, w_t):
   return out, grad
 
 
+def _hash32(x):
+  """lowbias32 (Wellons' hash prospector): a bijection of uint32 whose output
+  bits each flip with probability ~1/2 when any input bit does."""
+  for shift, factor in ((16, 0x7feb352d), (15, 0x846ca68b)):
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, shift))
+    x = x * tf.constant(factor, tf.uint32)
+  return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+@tf.function(jit_compile=True)
+def _hashed_masks(key, shape, threshold, value):
+  # One fused XLA kernel from entry index to mask: no random bits in memory.
+  index = tf.reshape(tf.cast(tf.range(tf.reduce_prod(shape)), tf.uint32), shape)
+  bits = _hash32(tf.bitwise.bitwise_xor(_hash32(index + key[0]), key[1]))
+  return tf.where(tf.bitwise.right_shift(bits, 16) < threshold, value, 0.0)
+
+
 def dropout_masks(generator, keep_prob, shape):
   """Inverted-dropout masks, 1/keep with probability keep and else 0, as
-  tf.nn.dropout's. Each entry takes 16 random bits, half of one 32-bit Philox
-  draw (the draws are most of the masks' time), so the probability is keep
-  rounded to a multiple of 2^-16 (0.9: 0.899994)."""
+  tf.nn.dropout's, keep rounded to a multiple of 2^-16 (0.9: 0.899994).
+
+  Each call draws one 64-bit key from the generator; an entry's 16 bits are
+  then a keyed hash of its index (two rounds of _hash32), a counter-based
+  generator as Philox is, but a few integer operations an entry that XLA fuses
+  into one kernel: Philox's draws were most of the masks' time.
+  """
   keep = float(keep_prob)
   threshold = int(round(keep * 2 ** 16))
   if threshold >= 2 ** 16:
     return tf.ones(shape)
-  shape = tf.convert_to_tensor(shape, tf.int32)
-  count = tf.reduce_prod(shape)
-  bits = generator.uniform_full_int([(count + 1) // 2], tf.uint32)
-  halves = tf.reshape(tf.bitcast(bits, tf.uint16), [-1])[:count]
-  return tf.where(tf.reshape(halves, shape) < tf.constant(threshold, tf.uint16),
-                  tf.constant(1.0 / keep, tf.float32), tf.constant(0.0))
+  key = generator.uniform_full_int([2], tf.uint32)
+  return _hashed_masks(key, tf.convert_to_tensor(shape, tf.int32),
+                       tf.constant(threshold, tf.uint32),
+                       tf.constant(1.0 / keep, tf.float32))
 
 
 # ---------------------------------------------------------------------------

@@ -194,12 +194,11 @@ def test_decoder_masks_are_drawn_after_the_encoders():
   model = sketch_rnn_model.Model(hps, seed=0)
   graph = tf.function(lambda x, s: model(x, s, dropout=True)['r_cost']
                       ).get_concrete_function(x, lengths).graph
-  # The recurrent masks [T, B, n]: T * B * n / 2 draws of 32 bits each.
-  steps, batch = x.shape[1] - 1, x.shape[0]
+  # The recurrent masks [T, B, n]: one call of the hashed-mask function each.
   draws = [op for op in graph.get_operations()
-           if op.type == 'StatelessRandomUniformFullIntV2'
-           and op.outputs[0].shape.rank == 1]
-  units = [2 * op.outputs[0].shape[0] // (steps * batch) for op in draws]
+           if op.type in ('PartitionedCall', 'StatefulPartitionedCall')
+           and 'hashed_masks' in op.get_attr('f').name]
+  units = [op.outputs[0].shape[-1] for op in draws]
   assert sorted(units) == [16, 16, 24]  # encoder fw, bw; decoder
 
   def ancestors(op, seen):

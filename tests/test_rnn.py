@@ -152,10 +152,28 @@ def test_dropout_masks_are_seeded_and_independent():
   again = rnn.dropout_masks(tf.random.Generator.from_seed(3), 0.9, [50, 40, 10])
   np.testing.assert_array_equal(first.numpy(), again.numpy())
   kept = first.numpy().reshape(-1) > 0
-  # neighbours (the two halves of one 32-bit draw among them) are independent:
-  # P(both kept) = 0.81 within 4 standard errors
+  # neighbours (consecutive indices hashed) are independent: P(both kept) = 0.81
+  # within 4 standard errors
   both = (kept[:-1] & kept[1:]).mean()
   assert both == pytest.approx(0.81, abs=4 * np.sqrt(0.81 * 0.19 / kept.size))
   gen = tf.random.Generator.from_seed(3)
-  a, b = rnn.dropout_masks(gen, 0.9, [100, 10]), rnn.dropout_masks(gen, 0.9, [100, 10])
-  assert not np.array_equal(a.numpy(), b.numpy())
+  a, b = (rnn.dropout_masks(gen, 0.9, [200, 100]).numpy() > 0 for _ in range(2))
+  # successive calls (new keys) are independent entry by entry
+  assert (a & b).mean() == pytest.approx(0.81, abs=4 * np.sqrt(0.81 * 0.19 / a.size))
+
+
+def _lowbias32(x):
+  x = x.astype(np.uint64)
+  for shift, factor in ((16, 0x7feb352d), (15, 0x846ca68b)):
+    x = ((x ^ (x >> shift)) * factor) & 0xffffffff
+  return x ^ (x >> 16)
+
+
+def test_dropout_masks_are_a_keyed_hash_of_the_index():
+  key = np.array([0x9e3779b9, 12345], np.uint32)
+  got = rnn._hashed_masks(tf.constant(key), tf.constant([3, 7, 5]),  # pylint: disable=protected-access
+                          tf.constant(40000, tf.uint32), tf.constant(2.5)).numpy()
+  index = np.arange(3 * 7 * 5, dtype=np.uint64)
+  bits = _lowbias32(_lowbias32((index + key[0]) & 0xffffffff) ^ key[1])
+  want = np.where((bits >> 16) < 40000, 2.5, 0.0).reshape(3, 7, 5)
+  np.testing.assert_array_equal(got, want)
