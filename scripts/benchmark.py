@@ -269,15 +269,17 @@ def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=Non
   first = time.perf_counter() - start
 
   # The ceiling: the decoder's recurrent product as Magenta runs it, [x, z, h] @ W,
-  # in the step's precision; a burst of `reps` chained products (~10% of a step),
-  # as many bursts side by side as ops run at once (one per core when each op
-  # has one thread: runtime.configure_threads), so it is all the cores' rate.
+  # in the step's precision; a burst of `reps` chained products, as many bursts
+  # side by side as ops run at once (one per core when each op has one thread:
+  # runtime.configure_threads), so it is all the cores' rate. A burst does at
+  # least 4 GFLOP (10-20 ms): shorter ones, a few ms at the small sizes, measure
+  # the pool waking up as much as the product and read up to half the rate.
   width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size
   dtype = rnn.PRECISIONS[hps.precision]
   a = tf.cast(tf.random.normal([hps.batch_size, width]), dtype)
   w = tf.cast(tf.random.normal([width, 4 * hps.dec_rnn_size]), dtype)
   product_flops = 2 * hps.batch_size * width * 4 * hps.dec_rnn_size
-  reps = 25
+  reps = max(25, -(-4_000_000_000 // product_flops))
   side_by_side = max(1, runtime.cpu_threads()
                      // max(1, tf.config.threading.get_intra_op_parallelism_threads()))
   if tf.config.list_physical_devices('GPU'):
