@@ -34,9 +34,9 @@ some (it multiplies z once per sketch): efficiency is then comparable with any
 implementation's. `executed_gflop` in the JSON counts what this code multiplies.
 The ceiling is the median rate of the step's dominant product (the decoder's
 [B, 645] x [645, 2048] for lstm512) in the step's precision on all the threads,
-timed in a short burst after every timed step, so that a machine whose speed
-drifts (shared cloud cores do) moves both alike; efficiency is the median of the
-per-step ratios. --threads is the cores a run gets; its thread pools are the
+timed in a burst of 4 GFLOP or more after every timed step, so that a machine
+whose speed drifts (shared cloud cores do) moves both alike; efficiency is the
+median of the per-step ratios. --threads is the cores a run gets; its thread pools are the
 trainer's for that precision (runtime.configure_threads). --loops: the recurrent
 loops as runtime.use_xla chooses (auto), all XLA functions (xla) or none (plain).
 On a GPU the same code runs unchanged (scripts/gpu_benchmark.sh runs the table).
@@ -272,14 +272,15 @@ def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=Non
   # in the step's precision; a burst of `reps` chained products, as many bursts
   # side by side as ops run at once (one per core when each op has one thread:
   # runtime.configure_threads), so it is all the cores' rate. A burst does at
-  # least 4 GFLOP (10-20 ms): shorter ones, a few ms at the small sizes, measure
-  # the pool waking up as much as the product and read up to half the rate.
+  # least 4 GFLOP (10-20 ms; at most 1,000 products, for the tests' toy sizes):
+  # shorter ones, a few ms at the small sizes, measure the pool waking up as
+  # much as the product and read up to half the rate.
   width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size
   dtype = rnn.PRECISIONS[hps.precision]
   a = tf.cast(tf.random.normal([hps.batch_size, width]), dtype)
   w = tf.cast(tf.random.normal([width, 4 * hps.dec_rnn_size]), dtype)
   product_flops = 2 * hps.batch_size * width * 4 * hps.dec_rnn_size
-  reps = max(25, -(-4_000_000_000 // product_flops))
+  reps = min(1000, max(25, -(-4_000_000_000 // product_flops)))
   side_by_side = max(1, runtime.cpu_threads()
                      // max(1, tf.config.threading.get_intra_op_parallelism_threads()))
   if tf.config.list_physical_devices('GPU'):
