@@ -133,6 +133,8 @@ def summarize(space, steps):
   rows = collections.OrderedDict()
   order = sorted(parts, key=lambda p: first.get(p, 0))
   for p in order:
+    if 'hashed_masks' in modules[p]:  # rnn.dropout_masks: one kernel, no loop
+      labels[p] = 'dropout masks (XLA)'
     row = rows.setdefault(labels[p] or 'a loop (%s)' % modules[p],
                           collections.Counter())
     row.update(parts[p])

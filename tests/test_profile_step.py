@@ -62,12 +62,15 @@ def _space():
     thunk('compare_and_fusion', t, 1, 8, backward)
     thunk('MatMul.11', t + 1, 8, 8, backward)
   event('stateful_uniform/StatelessRandomUniformV2:StatelessRandomUniformV2', 160, 7)
+  thunk('wrapped_select', 170, 3, 9, 'a_inference__hashed_masks_31__.3')  # no loop
   return space
 
 
 def test_summarize_splits_each_loop_and_labels_its_backward():
   rows, tf_ops = profile_step.summarize(_space(), steps=1)
-  assert list(rows) == ['encoder loops, forward', 'encoder loops, backward']
+  assert list(rows) == ['dropout masks (XLA)', 'encoder loops, forward',
+                        'encoder loops, backward']
+  assert rows['dropout masks (XLA)']['kernels'] == pytest.approx(3e-6)
   fw, bw = rows['encoder loops, forward'], rows['encoder loops, backward']
   seconds = lambda us: pytest.approx(us * 1e-6)
   assert fw['loop'] == seconds(50) and fw['iterations'] == 2
