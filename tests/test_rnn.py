@@ -170,7 +170,7 @@ def _lowbias32(x):
 
 
 def test_dropout_masks_are_a_keyed_hash_of_the_index():
-  key = np.array([0x9e3779b9, 12345], np.uint32)
+  key = np.array([0xfffffff0, 0x9e3779b9], np.uint32)  # index + key[0] wraps
   got = rnn._hashed_masks(tf.constant(key), tf.constant([3, 7, 5]),  # pylint: disable=protected-access
                           tf.constant(40000, tf.uint32), tf.constant(2.5)).numpy()
   index = np.arange(3 * 7 * 5, dtype=np.uint64)
