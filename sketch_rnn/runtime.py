@@ -31,7 +31,8 @@ import tensorflow as tf
 # with TensorFlow's kernels.
 XLA_MIN_UNITS = 64
 
-# On one CPU thread a plain LSTM wider than this runs in TensorFlow (use_xla).
+# On one CPU thread an LSTM or layer-norm LSTM wider than this runs in
+# TensorFlow (use_xla).
 ONE_THREAD_LSTM_MAX_XLA_UNITS = 256
 
 # A chain narrower than this multiplies too few rows per step to pay for its loop.
@@ -42,16 +43,17 @@ def use_xla(kind, dtype, units):
   """Whether the loop of a `kind` cell (lstm, layer_norm, hyper) of `units` units
   with products in `dtype` runs as an XLA function (see XLA_MIN_UNITS).
 
-  Not a plain LSTM of more than ONE_THREAD_LSTM_MAX_XLA_UNITS units on a single
-  CPU thread: there its products dominate the step, and XLA's one-thread
-  products are slower than oneDNN's, more than XLA's fusion wins back (the
-  crossover is measured in docs/performance.md); the layer-norm and hyper cells
-  have more elementwise work per product, and on two or more threads the LSTM
-  gains too.
+  Not an LSTM or layer-norm LSTM of more than ONE_THREAD_LSTM_MAX_XLA_UNITS
+  units on a single CPU thread: there its products dominate the step, and XLA's
+  one-thread products are slower than oneDNN's, more than XLA's fusion wins
+  back (the crossovers are measured in docs/performance.md); the hyper cell has
+  more elementwise work per product, and on two or more threads both LSTMs gain
+  too.
   """
   if dtype != tf.float32 or units < XLA_MIN_UNITS:
     return False
-  return not (kind == 'lstm' and units > ONE_THREAD_LSTM_MAX_XLA_UNITS
+  return not (kind in ('lstm', 'layer_norm')
+              and units > ONE_THREAD_LSTM_MAX_XLA_UNITS
               and cpu_threads() == 1 and not on_gpu())
 
 

@@ -62,7 +62,10 @@ def test_which_sequences_xla_compiles(monkeypatch):
       (1, 'lstm', 256, tf.float32, True),
       (1, 'lstm', 192, tf.float32, True),  # the quick start's: fusion wins
       (1, 'lstm', 128, tf.float32, True),
-      (1, 'layer_norm', 512, tf.float32, True),
+      (1, 'layer_norm', 512, tf.float32, False),  # as the LSTM
+      (1, 'layer_norm', 256, tf.float32, True),
+      (2, 'layer_norm', 512, tf.float32, True),
+      (1, 'hyper', 512, tf.float32, True),  # more elementwise work: XLA wins
       (1, 'hyper', 256, tf.float32, True),
       (2, 'lstm', 32, tf.float32, False),  # under XLA_MIN_UNITS
       (2, 'hyper', 512, tf.bfloat16, False)):
