@@ -34,11 +34,12 @@ some (it multiplies z once per sketch): efficiency is then comparable with any
 implementation's. `executed_gflop` in the JSON counts what this code multiplies.
 The ceiling is the median rate of the step's dominant product (the decoder's
 [B, 645] x [645, 2048] for lstm512) in the step's precision on all the threads,
-timed in a burst of 4 GFLOP or more after every timed step, so that a machine
-whose speed drifts (shared cloud cores do) moves both alike; efficiency is the
-median of the per-step ratios. --threads is the cores a run gets; its thread pools are the
-trainer's for that precision (runtime.configure_threads). --loops: the recurrent
-loops as runtime.use_xla chooses (auto), all XLA functions (xla) or none (plain).
+timed in a burst of CEILING_BURST_FLOP or more after every timed step, so that a
+machine whose speed drifts (shared cloud cores do) moves both alike; efficiency
+is the median of the per-step ratios. --threads is the cores a run gets; its
+thread pools are the trainer's for that precision (runtime.configure_threads).
+--loops: the recurrent loops as runtime.use_xla chooses (auto), all XLA
+functions (xla) or none (plain).
 On a GPU the same code runs unchanged (scripts/gpu_benchmark.sh runs the table).
 
 --impl=plain times scripts/plain_loop.py instead of the project's step: a step of
@@ -80,6 +81,8 @@ CONFIGS = {
     'quick_start': 'dec_rnn_size=192,enc_rnn_size=96,z_size=32,batch_size=64',
     'lstm512_bf16': _LSTM512 + ',precision=bfloat16',
 }
+# The least work of one ceiling burst (run_one).
+CEILING_BURST_FLOP = 4_000_000_000
 # Magenta's TF1 code (float32) on TensorFlow 2.21, this machine class, seconds per
 # step (issue "Speed", batch 100 on aaron_sheep): {threads: seconds}.
 MAGENTA = {'lstm512': {1: 4.2, 2: 3.14}, 'layer_norm512': {1: 4.7},
@@ -271,16 +274,16 @@ def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=Non
   # The ceiling: the decoder's recurrent product as Magenta runs it, [x, z, h] @ W,
   # in the step's precision; a burst of `reps` chained products, as many bursts
   # side by side as ops run at once (one per core when each op has one thread:
-  # runtime.configure_threads), so it is all the cores' rate. A burst does at
-  # least 4 GFLOP (10-20 ms; at most 1,000 products, for the tests' toy sizes):
-  # shorter ones, a few ms at the small sizes, measure the pool waking up as
-  # much as the product and read up to half the rate.
+  # runtime.configure_threads), so it is all the cores' rate. A shorter burst
+  # at the small sizes measures the pool waking up as much as the product
+  # (docs/performance.md, "The ceiling at the small sizes"); the cap keeps the
+  # tests' toy sizes quick.
   width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size
   dtype = rnn.PRECISIONS[hps.precision]
   a = tf.cast(tf.random.normal([hps.batch_size, width]), dtype)
   w = tf.cast(tf.random.normal([width, 4 * hps.dec_rnn_size]), dtype)
   product_flops = 2 * hps.batch_size * width * 4 * hps.dec_rnn_size
-  reps = min(1000, max(25, -(-4_000_000_000 // product_flops)))
+  reps = min(1000, max(25, -(-CEILING_BURST_FLOP // product_flops)))
   side_by_side = max(1, runtime.cpu_threads()
                      // max(1, tf.config.threading.get_intra_op_parallelism_threads()))
   if tf.config.list_physical_devices('GPU'):
