@@ -90,15 +90,19 @@ MAGENTA = {'lstm512': {1: 4.2, 2: 3.14}, 'layer_norm512': {1: 4.7},
            'lstm512_bf16': {1: 4.2, 2: 3.14}}
 
 
+# The hyper cell's own LSTM and embedding sizes (rnn.make_cell's defaults).
+HYPER_UNITS, HYPER_EMBEDDING = 256, 32
+
+
 def cell_flops(kind, units, x_size, batch):
   """2 x multiply-adds of one cell step's matrix products, input x_size wide."""
   n4 = 4 * units
   flops = 2 * batch * (x_size + units) * n4
   if kind == 'hyper':
-    hyper = 256
+    hyper, emb = HYPER_UNITS, HYPER_EMBEDDING
     flops += 2 * batch * (x_size + units + hyper) * 4 * hyper  # the hyper LSTM
-    flops += 2 * batch * hyper * 12 * 32  # zw and zb
-    flops += 2 * batch * 12 * 32 * units  # alpha and beta
+    flops += 2 * batch * hyper * 12 * emb  # zw and zb
+    flops += 2 * batch * 12 * emb * units  # alpha and beta
   return flops
 
 
@@ -108,15 +112,15 @@ def step_flops(hps, steps, executed=False):
   executed=False: the model's count, as Magenta multiplies ([x, z, h] @ W every
   decoder step). executed=True: what this code multiplies (z once per sketch).
   """
-  b = hps.batch_size
-  enc = 2 * steps * cell_flops(hps.enc_model, hps.enc_rnn_size, 5, b)
-  enc += 2 * 2 * b * 2 * hps.enc_rnn_size * hps.z_size  # mu, presig
-  state = 2 * hps.dec_rnn_size + (512 if hps.dec_model == 'hyper' else 0)
-  z_per_step = 0 if executed or not hps.conditional else hps.z_size
-  dec = steps * cell_flops(hps.dec_model, hps.dec_rnn_size, 5 + z_per_step, b)
-  dec += 2 * b * hps.z_size * state  # the initial state
-  if executed:
-    dec += 2 * b * hps.z_size * 4 * hps.dec_rnn_size  # z's share, once
+  b, z = hps.batch_size, (hps.z_size if hps.conditional else 0)  # z: no encoder
+  hyper = HYPER_UNITS if hps.dec_model == 'hyper' else 0
+  enc = 2 * steps * cell_flops(hps.enc_model, hps.enc_rnn_size, 5, b) if z else 0
+  enc += 2 * 2 * b * 2 * hps.enc_rnn_size * z  # mu, presig
+  dec = steps * cell_flops(hps.dec_model, hps.dec_rnn_size,
+                           5 + (0 if executed else z), b)
+  dec += 2 * b * z * (2 * hps.dec_rnn_size + 2 * hyper)  # the initial state
+  if executed:  # z's share, once (the hyper cell's own LSTM takes z too)
+    dec += 2 * b * z * (4 * hps.dec_rnn_size + 4 * hyper)
   out = 2 * b * steps * hps.dec_rnn_size * (3 + 6 * hps.num_mixture)
   return dict(encoder=enc, decoder=dec, output=out, forward=enc + dec + out,
               total=3 * (enc + dec + out))
@@ -239,6 +243,53 @@ def _train_step(impl, hps, tf):
   return (lambda x, s: step_fn(model, adam, x, s, lr, kl_w)[0]), hps
 
 
+def product_burst(tf, a, w, reps, side_by_side=1, **kwargs):
+  """A tf.function of `reps` chained products a @ w (tf.matmul's kwargs), as
+  `side_by_side` bursts on distinct inputs at once (none is merged away)."""
+  dtype = a.dtype
+
+  @tf.function
+  def burst(a, w):
+    sums = []
+    for k in range(side_by_side):
+      a_k = a + tf.cast(k, dtype)
+      sums.append(tf.foldl(
+          lambda acc, _, a_k=a_k: acc + tf.cast(tf.matmul(a_k, w, **kwargs)[0, 0],
+                                                tf.float32),
+          tf.range(reps), initializer=0.0))
+    return tf.add_n(sums)
+
+  return lambda: float(burst(a, w))
+
+
+def ceiling(tf, runtime, hps, dtype):
+  """() -> the ceiling in FLOP/s, timed now: the decoder's recurrent product as
+  Magenta runs it, [x, z, h] @ W, in `dtype`, in a burst of CEILING_BURST_FLOP
+  or more (fewer, 25, at the tests' toy sizes), as many bursts side by side as
+  ops run at once (one per core when each op has one thread:
+  runtime.configure_threads), so it is all the cores' rate. A shorter burst at
+  the small sizes measures the pool waking up as much as the product
+  (docs/performance.md, "The ceiling at the small sizes")."""
+  width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size
+  a = tf.cast(tf.random.normal([hps.batch_size, width]), dtype)
+  w = tf.cast(tf.random.normal([width, 4 * hps.dec_rnn_size]), dtype)
+  product_flops = 2 * hps.batch_size * width * 4 * hps.dec_rnn_size
+  reps = min(1000, max(25, -(-CEILING_BURST_FLOP // product_flops)))
+  side_by_side = max(1, runtime.cpu_threads()
+                     // max(1, tf.config.threading.get_intra_op_parallelism_threads()))
+  if tf.config.list_physical_devices('GPU'):
+    side_by_side = 1
+  burst = product_burst(tf, a, w, reps, side_by_side)
+  burst()
+
+  def rate():
+    start = time.perf_counter()
+    burst()
+    return side_by_side * reps * product_flops / (time.perf_counter() - start)
+
+  return rate
+
+
 def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=None,
             impl='project', load=False):
   """Measures one configuration in this process; returns a dict of figures.
@@ -271,41 +322,7 @@ def run_one(name, hparams, threads, num_steps, warmup, loops='auto', seq_len=Non
   one(0)
   first = time.perf_counter() - start
 
-  # The ceiling: the decoder's recurrent product as Magenta runs it, [x, z, h] @ W,
-  # in the step's precision; a burst of `reps` chained products, as many bursts
-  # side by side as ops run at once (one per core when each op has one thread:
-  # runtime.configure_threads), so it is all the cores' rate. A shorter burst
-  # at the small sizes measures the pool waking up as much as the product
-  # (docs/performance.md, "The ceiling at the small sizes"); the cap keeps the
-  # tests' toy sizes quick.
-  width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size
-  dtype = rnn.PRECISIONS[hps.precision]
-  a = tf.cast(tf.random.normal([hps.batch_size, width]), dtype)
-  w = tf.cast(tf.random.normal([width, 4 * hps.dec_rnn_size]), dtype)
-  product_flops = 2 * hps.batch_size * width * 4 * hps.dec_rnn_size
-  reps = min(1000, max(25, -(-CEILING_BURST_FLOP // product_flops)))
-  side_by_side = max(1, runtime.cpu_threads()
-                     // max(1, tf.config.threading.get_intra_op_parallelism_threads()))
-  if tf.config.list_physical_devices('GPU'):
-    side_by_side = 1
-
-  @tf.function
-  def burst(a, w):
-    sums = []
-    for k in range(side_by_side):
-      a_k = a + tf.cast(k, dtype)  # distinct inputs: no burst is merged away
-      sums.append(tf.foldl(
-          lambda acc, _, a_k=a_k: acc + tf.cast(tf.matmul(a_k, w)[0, 0], tf.float32),
-          tf.range(reps), initializer=0.0))
-    return tf.add_n(sums)
-
-  float(burst(a, w))
-
-  def rate():
-    t = time.perf_counter()
-    float(burst(a, w))
-    return side_by_side * reps * product_flops / (time.perf_counter() - t)
-
+  rate = ceiling(tf, runtime, hps, rnn.PRECISIONS[hps.precision])
   for i in range(warmup):
     one(i + 1)
   flops = step_flops(flop_hps, steps)
