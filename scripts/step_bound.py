@@ -14,30 +14,32 @@
 # limitations under the License.
 """How near a training step could come to the ceiling: a bound and an estimate.
 
-  python scripts/step_bound.py                          # every configuration, 1 and all threads
+  python scripts/step_bound.py                          # every benchmark configuration
   python scripts/step_bound.py --configs=small,quick_start --bench=bench.json
-  python scripts/step_bound.py --configs=small --threads=1 --list   # its products
+  python scripts/step_bound.py --configs=small --list   # the step's products, one a line
 
 On one thread it times every matrix product this code's step executes
 (products()), each at its own shape's rate: a burst of that product alone, in
-the step's precision. On N threads it takes a perfect N-th of that time. With
-benchmark.py's FLOPs and ceiling (the same burst of the decoder's product as
-Magenta runs it, on the same thread pools), `products only` = (FLOPs /
-ceiling) / products is more than benchmark.py's efficiency can read for any
+the step's precision. With benchmark.py's FLOPs and ceiling (the same burst of
+the decoder's product as Magenta runs it), `products only` = (FLOPs / ceiling)
+/ products is more than benchmark.py's one-thread efficiency can read for any
 step that does these products: it leaves out all the rest.
 
 `fused LSTM` adds the LSTM cells' elementwise work as a hand-written fused
 kernel would do it: scripts/lstm_elementwise.c, built with the C compiler ($CC,
-else cc) at -O3 for this CPU, one loop per step over each step's [B, n] in
-cache, forward then backward (an N-th of it on N threads). That is an
-estimate, not a bound (a better kernel could be quicker), of what a step could
-reach with its elementwise work fused into one kernel a step and nothing else
-to do: no mixture loss, no Adam, no dispatch. Only for configurations whose
-cells are all LSTMs ('-' for the others, and where no compiler builds it).
+else cc) at -O3 for this CPU, one loop a step over each step's [B, n] in
+cache, forward then backward. That is an estimate, not a bound (a better kernel
+could be quicker), of what a step could reach with its elementwise work in one
+kernel a step and nothing else to do: no mixture loss, no Adam, no dispatch.
+Only for configurations whose cells are all LSTMs ('-' for the others, and
+where no compiler builds it).
 
-Each configuration and thread count runs in its own process. --bench: a
-benchmark.py --json file, whose unloaded efficiencies are printed beside, with
-their share of the products-only bound.
+Every timing is the quickest of its bursts, followed by ceiling bursts whose
+quickest it is scaled by: both as the machine runs undisturbed, and the
+machine's drift during the run cancels. Each
+configuration runs in its own process. --bench: a benchmark.py --json file,
+whose one-thread unloaded efficiencies are printed beside, with their share of
+the products-only bound.
 """
 
 import argparse
@@ -140,7 +142,8 @@ def flops(prods, backward=None):
 
 
 def _product_time(tf, p, dtype, least_flop=2e9):
-  """Median seconds of one product of p's shape, timed in bursts."""
+  """Seconds of one product of p's shape: the quickest of 7 bursts, the one
+  least disturbed by anything else on the machine."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   a = tf.cast(tf.random.normal([p.k, p.m] if p.transpose_a else [p.m, p.k]), dtype)
   w = tf.cast(tf.random.normal([p.n, p.k] if p.transpose_b else [p.k, p.n]), dtype)
@@ -149,11 +152,11 @@ def _product_time(tf, p, dtype, least_flop=2e9):
                                   transpose_b=p.transpose_b)
   burst()
   times = []
-  for _ in range(5):
+  for _ in range(7):
     start = time.perf_counter()
     burst()
     times.append((time.perf_counter() - start) / reps)
-  return float(np.median(times))
+  return float(np.min(times))
 
 
 def build_kernel(directory):
@@ -193,36 +196,42 @@ def bound(model_flops, ceiling, products_s, elementwise_s=None):
           None if elementwise_s is None else work / (products_s + elementwise_s))
 
 
-def measure(name, hparams, threads, listing=False):
-  """Figures of one configuration in this process: the ceiling on benchmark.py's
-  thread pools for `threads` threads and, on one thread, the products'
-  seconds."""
+def measure(name, hparams, listing=False):
+  """Figures of one configuration, in this process on one thread. Seconds are
+  at the median ceiling: each timing (the quickest of its bursts) scaled by the
+  quickest of three ceiling bursts right after it."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from sketch_rnn import hparams as hparams_lib  # pylint: disable=g-import-not-at-top
   from sketch_rnn import rnn  # pylint: disable=g-import-not-at-top
   from sketch_rnn import runtime  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(1)
+  tf.config.threading.set_inter_op_parallelism_threads(1)
   hps = hparams_lib.get_default_hparams().parse(hparams)
-  runtime.configure_threads(hps.precision, threads)
   steps = hps.max_seq_len
   dtype = rnn.PRECISIONS[hps.precision]
   rate = benchmark.ceiling(tf, runtime, hps, dtype)
-  result = dict(
-      config=name, hparams=hparams, threads=threads, seq_len=steps,
-      ceiling_gflops=float(np.median([rate() for _ in range(5)])) / 1e9,
-      gflop_per_step=benchmark.step_flops(hps, steps)['total'] / 1e9)
-  if threads != 1:
-    return result
   prods = products(hps, steps)
-  seconds = {}
+  timed = {}  # shape -> (seconds, the ceiling right after)
   for p in prods:
-    key = p[2:]
-    if key not in seconds:
-      seconds[key] = _product_time(tf, p, dtype)
-  result.update(products_s=sum(p.count * seconds[p[2:]] for p in prods),
-                executed_gflop=flops(prods) / 1e9)
+    if p[2:] not in timed:
+      timed[p[2:]] = (_product_time(tf, p, dtype), max(rate() for _ in range(3)))
+  with tempfile.TemporaryDirectory() as tmp:
+    binary = build_kernel(tmp)
+    fused = fused_lstm_seconds(binary, hps)
+    fused_ceiling = max(rate() for _ in range(3))
+  ceiling = float(np.median([c for _, c in timed.values()] + [fused_ceiling]))
+  at_ceiling = {key: t * c / ceiling for key, (t, c) in timed.items()}
+  result = dict(
+      config=name, hparams=hparams, threads=1, seq_len=steps,
+      ceiling_gflops=ceiling / 1e9,
+      gflop_per_step=benchmark.step_flops(hps, steps)['total'] / 1e9,
+      executed_gflop=flops(prods) / 1e9,
+      products_s=sum(p.count * at_ceiling[p[2:]] for p in prods),
+      fused_lstm_s=None if fused is None else fused * fused_ceiling / ceiling,
+      compiler=binary is not None)
   if listing:
-    result['products'] = [dict(p._asdict(), seconds=seconds[p[2:]]) for p in prods]
+    result['products'] = [dict(p._asdict(), seconds=at_ceiling[p[2:]]) for p in prods]
   return result
 
 
@@ -238,14 +247,14 @@ def run_child(spec):
 
 
 def read_bench(path):
-  """{(config, threads): efficiency} of a benchmark.py --json file's unloaded
+  """{config: efficiency} of a benchmark.py --json file's one-thread unloaded
   runs of the project's step."""
   with open(path) as f:
     runs = json.load(f)
   if not (isinstance(runs, list) and all(isinstance(r, dict) for r in runs)):
     raise ValueError('not a list of runs')
-  return {(r['config'], r['threads']): r['efficiency'] for r in runs
-          if r.get('impl', 'project') == 'project' and not r.get('load')}
+  return {r['config']: r['efficiency'] for r in runs if r['threads'] == 1
+          and r.get('impl', 'project') == 'project' and not r.get('load')}
 
 
 def main():
@@ -255,9 +264,6 @@ def main():
                       help='comma-separated names from: %s' % names)
   parser.add_argument('--hparams', default=None,
                       help='one more configuration, as --hparams of the trainer')
-  parser.add_argument('--threads', default='1,%d' % os.cpu_count(),
-                      help='comma-separated thread counts (one thread is always '
-                      'measured: the others take a share of its times)')
   parser.add_argument('--bench', default=None,
                       help='a benchmark.py --json file: its efficiencies beside the bounds')
   parser.add_argument('--list', action='store_true',
@@ -275,60 +281,44 @@ def main():
     parser.error('unknown configuration %s' % unknown)
   if args.hparams:
     jobs.append(('custom', args.hparams))
-  try:
-    counts = sorted({1} | {int(t) for t in args.threads.split(',') if t})
-  except ValueError:
-    parser.error('--threads: comma-separated whole numbers, not %r' % args.threads)
   measured = {}
   if args.bench:
     try:
       measured = read_bench(args.bench)
     except (OSError, ValueError, KeyError, TypeError) as e:
       parser.error('--bench %s: not a benchmark.py --json file (%s)' % (args.bench, e))
-  from sketch_rnn import hparams as hparams_lib  # pylint: disable=g-import-not-at-top
-  header = '%-14s %3s %9s %10s %12s %13s %10s %9s %9s' % (
-      'config', 'thr', 'ceil GF/s', 'products s', 'fused LSTM s', 'products only',
+  header = '%-14s %9s %10s %12s %13s %10s %9s %9s' % (
+      'config', 'ceil GF/s', 'products s', 'fused LSTM s', 'products only',
       'fused LSTM', 'measured', 'of bound')
   print(header)
   print('-' * len(header))
   results = []
-  with tempfile.TemporaryDirectory() as tmp:
-    binary = build_kernel(tmp)
-    if binary is None:
-      print('(no C compiler built scripts/lstm_elementwise.c: no fused LSTM column)')
-    for name, hparams in jobs:
-      fused = fused_lstm_seconds(binary, hparams_lib.get_default_hparams().parse(hparams))
-      single = None
-      for threads in counts:
-        try:
-          r = run_child(dict(name=name, hparams=hparams, threads=threads,
-                             listing=args.list))
-        except benchmark.ChildFailed as e:
-          print('%s, %d threads: failed\n%s' % (name, threads, e.detail or e.message))
-          return 1
-        single = single or r
-        # On N threads, a perfect N-th of one thread's work.
-        r.update(products_s=single['products_s'] / threads,
-                 fused_lstm_s=None if fused is None else fused / threads)
-        r['products_only_bound'], r['fused_lstm_estimate'] = bound(
-            r['gflop_per_step'] * 1e9, r['ceiling_gflops'] * 1e9, r['products_s'],
-            r['fused_lstm_s'])
-        eff = measured.get((name, threads))
-        if eff is not None:
-          r['measured_efficiency'] = eff
-        results.append(r)
-        print('%-14s %3d %9.1f %10.3f %12s %13.2f %10s %9s %9s' % (
-            name, threads, r['ceiling_gflops'], r['products_s'],
-            '-' if fused is None else '%.3f' % r['fused_lstm_s'],
-            r['products_only_bound'],
-            '-' if fused is None else '%.2f' % r['fused_lstm_estimate'],
-            '-' if eff is None else '%.2f' % eff,
-            '-' if eff is None else '%.2f' % (eff / r['products_only_bound'])),
-              flush=True)
-        for p in r.get('products', []):
-          print('    %-36s x%-4d [%d, %d] x [%d, %d] %9.1f us %5.0f GFLOP/s' % (
-              p['name'], p['count'], p['m'], p['k'], p['k'], p['n'],
-              p['seconds'] * 1e6, 2 * p['m'] * p['k'] * p['n'] / p['seconds'] / 1e9))
+  for name, hparams in jobs:
+    try:
+      r = run_child(dict(name=name, hparams=hparams, listing=args.list))
+    except benchmark.ChildFailed as e:
+      print('%s: failed\n%s' % (name, e.detail or e.message))
+      return 1
+    r['products_only_bound'], r['fused_lstm_estimate'] = bound(
+        r['gflop_per_step'] * 1e9, r['ceiling_gflops'] * 1e9, r['products_s'],
+        r['fused_lstm_s'])
+    eff = measured.get(name)
+    if eff is not None:
+      r['measured_efficiency'] = eff
+    results.append(r)
+    fused = r['fused_lstm_s'] is not None
+    print('%-14s %9.1f %10.3f %12s %13.2f %10s %9s %9s' % (
+        name, r['ceiling_gflops'], r['products_s'],
+        '%.3f' % r['fused_lstm_s'] if fused else '-', r['products_only_bound'],
+        '%.2f' % r['fused_lstm_estimate'] if fused else '-',
+        '-' if eff is None else '%.2f' % eff,
+        '-' if eff is None else '%.2f' % (eff / r['products_only_bound'])), flush=True)
+    for p in r.get('products', []):
+      print('    %-36s x%-4d [%d, %d] x [%d, %d] %9.1f us %5.0f GFLOP/s' % (
+          p['name'], p['count'], p['m'], p['k'], p['k'], p['n'], p['seconds'] * 1e6,
+          2 * p['m'] * p['k'] * p['n'] / p['seconds'] / 1e9))
+  if not all(r['compiler'] for r in results):
+    print('(no C compiler built scripts/lstm_elementwise.c: no fused LSTM figures)')
   if args.json:
     with open(args.json, 'w') as f:
       json.dump(results, f, indent=1)
