@@ -381,12 +381,12 @@ class ChildFailed(Exception):
     self.message, self.detail, self.timed_out = message, detail, timed_out
 
 
-def run_child(spec, timeout=None):
-  """run_one(**spec) in a process of its own; returns its figures or raises
-  ChildFailed."""
+def run_child(spec, timeout=None, script=__file__):
+  """run_one(**spec) in a process of its own (or what `script --_one SPEC`
+  prints last); returns its figures or raises ChildFailed."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   try:
-    proc = subprocess.run([sys.executable, __file__, '--_one', json.dumps(spec)],
+    proc = subprocess.run([sys.executable, script, '--_one', json.dumps(spec)],
                           capture_output=True, text=True, env=env, check=False,
                           timeout=timeout)
   except subprocess.TimeoutExpired as e:

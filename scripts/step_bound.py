@@ -25,14 +25,14 @@ the decoder's product as Magenta runs it), `products only` = (FLOPs / ceiling)
 / products is more than benchmark.py's one-thread efficiency can read for any
 step that does these products: it leaves out all the rest.
 
-`fused LSTM` adds the LSTM cells' elementwise work as a hand-written fused
-kernel would do it: scripts/lstm_elementwise.c, built with the C compiler ($CC,
-else cc) at -O3 for this CPU, one loop a step over each step's [B, n] in
-cache, forward then backward. That is an estimate, not a bound (a better kernel
-could be quicker), of what a step could reach with its elementwise work in one
-kernel a step and nothing else to do: no mixture loss, no Adam, no dispatch.
-Only for configurations whose cells are all LSTMs ('-' for the others, and
-where no compiler builds it).
+`fused cells` adds the cells' elementwise work as a hand-written fused kernel
+would do it: scripts/lstm_elementwise.c (LSTM and layer-norm LSTM), built with
+the C compiler ($CC, else cc) at -O3 for this CPU, one loop a step over each
+step's [B, n] in cache, forward then backward; a hyper cell as its two
+layer-norm LSTMs, its scalings left out. That is an estimate, not a bound (a
+better kernel could be quicker), of what a step could reach with its
+elementwise work in one kernel a step and nothing else to do: no mixture loss,
+no Adam, no dispatch ('-' where no compiler builds the kernel).
 
 Every timing is the quickest of its bursts, followed by ceiling bursts whose
 quickest it is scaled by: both as the machine runs undisturbed, and the
@@ -173,17 +173,25 @@ def build_kernel(directory):
   return binary if proc.returncode == 0 else None
 
 
-def fused_lstm_seconds(binary, hps):
-  """Seconds of every LSTM cell's elementwise work in the step, by the
-  hand-written kernel (one thread); None when a cell is not an LSTM."""
-  cells = [hps.dec_rnn_size] + ([hps.enc_rnn_size] * 2 if hps.conditional else [])
-  kinds = {hps.dec_model} | ({hps.enc_model} if hps.conditional else set())
-  if kinds != {'lstm'} or binary is None:
+def fused_cell_seconds(binary, hps):
+  """Seconds of every cell's elementwise work in the step, by the hand-written
+  kernel (one thread; a hyper cell: its two layer-norm LSTMs, its scalings left
+  out), or None without the kernel."""
+  if binary is None:
     return None
+  cells = [(hps.dec_model, hps.dec_rnn_size)]
+  if hps.conditional:
+    cells += [(hps.enc_model, hps.enc_rnn_size)] * 2
+  runs = []
+  for kind, units in cells:
+    if kind == 'hyper':
+      runs += [(units, 'ln'), (HYPER_UNITS, 'ln')]
+    else:
+      runs.append((units, 'ln') if kind == 'layer_norm' else (units,))
   total = 0.0
-  for units in cells:
-    out = subprocess.run([binary, str(hps.batch_size), str(units)], capture_output=True,
-                         text=True, check=True).stdout
+  for args in runs:
+    out = subprocess.run([binary, str(hps.batch_size)] + [str(a) for a in args],
+                         capture_output=True, text=True, check=True).stdout
     total += float(out) * hps.max_seq_len / 250  # the kernel runs 250 steps
   return total
 
@@ -218,7 +226,7 @@ def measure(name, hparams, listing=False):
       timed[p[2:]] = (_product_time(tf, p, dtype), max(rate() for _ in range(3)))
   with tempfile.TemporaryDirectory() as tmp:
     binary = build_kernel(tmp)
-    fused = fused_lstm_seconds(binary, hps)
+    fused = fused_cell_seconds(binary, hps)
     fused_ceiling = max(rate() for _ in range(3))
   ceiling = float(np.median([c for _, c in timed.values()] + [fused_ceiling]))
   at_ceiling = {key: t * c / ceiling for key, (t, c) in timed.items()}
@@ -228,22 +236,11 @@ def measure(name, hparams, listing=False):
       gflop_per_step=benchmark.step_flops(hps, steps)['total'] / 1e9,
       executed_gflop=flops(prods) / 1e9,
       products_s=sum(p.count * at_ceiling[p[2:]] for p in prods),
-      fused_lstm_s=None if fused is None else fused * fused_ceiling / ceiling,
+      fused_cells_s=None if fused is None else fused * fused_ceiling / ceiling,
       compiler=binary is not None)
   if listing:
     result['products'] = [dict(p._asdict(), seconds=at_ceiling[p[2:]]) for p in prods]
   return result
-
-
-def run_child(spec):
-  """measure(**spec) in a process of its own (its thread pools fixed)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  proc = subprocess.run([sys.executable, __file__, '--_one', json.dumps(spec)],
-                        capture_output=True, text=True, env=env, check=False)
-  if proc.returncode:
-    lines = proc.stderr.strip().splitlines() or ['exit status %d' % proc.returncode]
-    raise benchmark.ChildFailed(lines[-1], proc.stderr[-2000:])
-  return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def read_bench(path):
@@ -287,30 +284,31 @@ def main():
       measured = read_bench(args.bench)
     except (OSError, ValueError, KeyError, TypeError) as e:
       parser.error('--bench %s: not a benchmark.py --json file (%s)' % (args.bench, e))
-  header = '%-14s %9s %10s %12s %13s %10s %9s %9s' % (
-      'config', 'ceil GF/s', 'products s', 'fused LSTM s', 'products only',
-      'fused LSTM', 'measured', 'of bound')
+  header = '%-14s %9s %10s %13s %13s %11s %9s %9s' % (
+      'config', 'ceil GF/s', 'products s', 'fused cells s', 'products only',
+      'fused cells', 'measured', 'of bound')
   print(header)
   print('-' * len(header))
   results = []
   for name, hparams in jobs:
     try:
-      r = run_child(dict(name=name, hparams=hparams, listing=args.list))
+      r = benchmark.run_child(dict(name=name, hparams=hparams, listing=args.list),
+                              script=__file__)
     except benchmark.ChildFailed as e:
       print('%s: failed\n%s' % (name, e.detail or e.message))
       return 1
-    r['products_only_bound'], r['fused_lstm_estimate'] = bound(
+    r['products_only_bound'], r['fused_cells_estimate'] = bound(
         r['gflop_per_step'] * 1e9, r['ceiling_gflops'] * 1e9, r['products_s'],
-        r['fused_lstm_s'])
+        r['fused_cells_s'])
     eff = measured.get(name)
     if eff is not None:
       r['measured_efficiency'] = eff
     results.append(r)
-    fused = r['fused_lstm_s'] is not None
-    print('%-14s %9.1f %10.3f %12s %13.2f %10s %9s %9s' % (
+    fused = r['fused_cells_s'] is not None
+    print('%-14s %9.1f %10.3f %13s %13.2f %11s %9s %9s' % (
         name, r['ceiling_gflops'], r['products_s'],
-        '%.3f' % r['fused_lstm_s'] if fused else '-', r['products_only_bound'],
-        '%.2f' % r['fused_lstm_estimate'] if fused else '-',
+        '%.3f' % r['fused_cells_s'] if fused else '-', r['products_only_bound'],
+        '%.2f' % r['fused_cells_estimate'] if fused else '-',
         '-' if eff is None else '%.2f' % eff,
         '-' if eff is None else '%.2f' % (eff / r['products_only_bound'])), flush=True)
     for p in r.get('products', []):
@@ -318,7 +316,7 @@ def main():
           p['name'], p['count'], p['m'], p['k'], p['k'], p['n'], p['seconds'] * 1e6,
           2 * p['m'] * p['k'] * p['n'] / p['seconds'] / 1e9))
   if not all(r['compiler'] for r in results):
-    print('(no C compiler built scripts/lstm_elementwise.c: no fused LSTM figures)')
+    print('(no C compiler built scripts/lstm_elementwise.c: no fused cells figures)')
   if args.json:
     with open(args.json, 'w') as f:
       json.dump(results, f, indent=1)

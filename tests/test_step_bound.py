@@ -73,15 +73,18 @@ def kernel(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_the_hand_written_kernel_is_the_lstm_cells_arithmetic(kernel):
+@pytest.mark.parametrize('layer_norm', [False, True])
+def test_the_hand_written_kernel_is_the_cells_arithmetic(kernel, layer_norm):
   """Its check run (T=2, B=2, n=3, inputs written in the C source) against
-  bptt's own step and backward: h, c, the gates' gradients and c_0's."""
+  bptt's own steps forward and backward: h, c, the gates' gradients, c_0's and
+  (layer norm) the gammas' and betas' per row."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from sketch_rnn import bptt  # pylint: disable=g-import-not-at-top
-  out = subprocess.run([kernel, 'check'], capture_output=True, text=True,
-                       check=True).stdout.split('\n')
+  # pylint: disable=protected-access
+  out = subprocess.run([kernel, 'check'] + (['ln'] if layer_norm else []),
+                       capture_output=True, text=True, check=True).stdout
   got = {}
-  for line in filter(None, out):
+  for line in out.splitlines():
     key, value = line.split()
     got.setdefault(key, []).append(float(value))
   t, b, n = 2, 2, 3
@@ -90,30 +93,49 @@ def test_the_hand_written_kernel_is_the_lstm_cells_arithmetic(kernel):
   mask = np.where(np.arange(s * t) % 10, 1.25, 0.0).reshape(t, b, n)
   c = (0.1 * (np.arange(s) % 7) - 0.3).reshape(b, n)
   dh = (0.01 * (np.arange(s) % 5) - 0.02).reshape(b, n)
+  g = 0.9 + 0.05 * (np.arange(10 * n) % 6)
   f32 = lambda x: tf.constant(x, tf.float32)
+  ln = bptt.LayerNorms(f32(g[:4 * n]), f32(g[4 * n:8 * n]), f32(g[8 * n:9 * n]),
+                       f32(g[9 * n:]))
+  if layer_norm:
+    forward, backward = bptt._ln_lstm_forward, bptt._ln_lstm_backward
+    acc = bptt._ln_zeros(n, b)
+  else:
+    forward, backward, acc = bptt._lstm_forward, bptt._lstm_backward, ()
   hs, cs, saved = [], [], []
   for step in range(t):
-    h, c, kept = bptt._lstm_forward(f32(a[step]), f32(c), f32(mask[step]), None)  # pylint: disable=protected-access
+    h, c, kept = forward(f32(a[step]), f32(c), f32(mask[step]), ln)
     hs.append(h.numpy())
     cs.append(c.numpy())
     saved.append(kept)
   das, dc = [None] * t, tf.zeros([b, n])
   for step in reversed(range(t)):
-    das[step], dc, _ = bptt._lstm_backward(f32(dh), dc, saved[step], f32(mask[step]),  # pylint: disable=protected-access
-                                           None, ())
-  for key, want in (('h', hs), ('c', cs), ('da', [d.numpy() for d in das]),
-                    ('dc', dc.numpy())):
-    np.testing.assert_allclose(got[key], np.ravel(want), rtol=1e-4, atol=1e-6,
+    das[step], dc, acc = backward(f32(dh), dc, saved[step], f32(mask[step]), ln, acc)
+  want = dict(h=hs, c=cs, da=[d.numpy() for d in das], dc=dc.numpy())
+  if layer_norm:  # per row: gamma's and beta's [4n], then c's [n]
+    want['acc'] = np.concatenate([x.numpy() for x in acc], axis=1)
+  assert sorted(got) == sorted(want)
+  for key, value in want.items():
+    np.testing.assert_allclose(got[key], np.ravel(value), rtol=1e-4, atol=1e-6,
                                err_msg=key)
 
 
 @pytest.mark.slow
-def test_fused_lstm_seconds_sum_the_cells_and_skip_other_kinds(kernel):
-  hps = get_default_hparams().parse('dec_rnn_size=32,enc_rnn_size=16,batch_size=8')
-  assert step_bound.fused_lstm_seconds(kernel, hps) > 0
-  assert step_bound.fused_lstm_seconds(
-      kernel, get_default_hparams().parse('dec_model=layer_norm')) is None
-  assert step_bound.fused_lstm_seconds(None, hps) is None
+def test_fused_cell_seconds_run_the_kernel_for_every_cell(kernel, monkeypatch):
+  calls = []
+  real = subprocess.run
+
+  def run(args, **kwargs):
+    calls.append(args[1:])
+    return real(args, **kwargs)
+
+  monkeypatch.setattr(step_bound.subprocess, 'run', run)
+  hps = get_default_hparams().parse(
+      'dec_model=hyper,dec_rnn_size=32,enc_rnn_size=16,batch_size=8,max_seq_len=125')
+  assert step_bound.fused_cell_seconds(kernel, hps) > 0
+  # The hyper decoder's two layer-norm LSTMs, then the encoder's two LSTMs.
+  assert calls == [['8', '32', 'ln'], ['8', '256', 'ln'], ['8', '16'], ['8', '16']]
+  assert step_bound.fused_cell_seconds(None, hps) is None
 
 
 TINY = 'dec_rnn_size=16,enc_rnn_size=16,z_size=8,batch_size=4,num_mixture=3'
@@ -142,8 +164,8 @@ def test_tiny_run_prints_the_bound_beside_the_benchmarks_efficiency(tmp_path):
       step_bound.flops(step_bound.products(hps, hps.max_seq_len)) / 1e9)
   assert r['products_s'] > 0
   only, fused = step_bound.bound(r['gflop_per_step'] * 1e9, r['ceiling_gflops'] * 1e9,
-                                 r['products_s'], r['fused_lstm_s'])
-  assert (r['products_only_bound'], r['fused_lstm_estimate']) == (only, fused)
+                                 r['products_s'], r['fused_cells_s'])
+  assert (r['products_only_bound'], r['fused_cells_estimate']) == (only, fused)
   if fused is not None:
     assert fused < only
   # The project's, unloaded, on one thread: not the baseline's nor another's.
