@@ -265,9 +265,9 @@ def product_burst(tf, a, w, reps, side_by_side=1, **kwargs):
 def ceiling(tf, runtime, hps, dtype):
   """() -> the ceiling in FLOP/s, timed now: the decoder's recurrent product as
   Magenta runs it, [x, z, h] @ W, in `dtype`, in a burst of CEILING_BURST_FLOP
-  or more (fewer, 25, at the tests' toy sizes), as many bursts side by side as
-  ops run at once (one per core when each op has one thread:
-  runtime.configure_threads), so it is all the cores' rate. A shorter burst at
+  or more (25 to 1000 products: less work at the tests' toy sizes), as many
+  bursts side by side as ops run at once (one per core when each op has one
+  thread: runtime.configure_threads), so it is all the cores' rate. A shorter burst at
   the small sizes measures the pool waking up as much as the product
   (docs/performance.md, "The ceiling at the small sizes")."""
   width = 5 + (hps.z_size if hps.conditional else 0) + hps.dec_rnn_size

@@ -212,7 +212,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s B n [ln] | %s check [ln]\n", argv[0], argv[0]);
     return 2;
   }
-  int T = check ? 2 : 250, B = check ? 2 : atoi(argv[1]), n = check ? 3 : atoi(argv[2]);
+  int T = check ? 2 : 250; /* step_bound.KERNEL_STEPS */
+  int B = check ? 2 : atoi(argv[1]), n = check ? 3 : atoi(argv[2]);
   if (B < 1 || n < 1) {
     fprintf(stderr, "B and n must be whole numbers above 0\n");
     return 2;

@@ -58,6 +58,8 @@ import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
 sys.path.insert(0, benchmark.REPO)
 
 HYPER_UNITS, HYPER_EMBEDDING = benchmark.HYPER_UNITS, benchmark.HYPER_EMBEDDING
+# The steps scripts/lstm_elementwise.c runs per pass (its T).
+KERNEL_STEPS = 250
 
 # One product, `count` times a step: [m, k] x [k, n] (each operand as it is
 # stored: transposed when transpose_a / transpose_b), in the step's forward or
@@ -192,7 +194,7 @@ def fused_cell_seconds(binary, hps):
   for args in runs:
     out = subprocess.run([binary, str(hps.batch_size)] + [str(a) for a in args],
                          capture_output=True, text=True, check=True).stdout
-    total += float(out) * hps.max_seq_len / 250  # the kernel runs 250 steps
+    total += float(out) * hps.max_seq_len / KERNEL_STEPS
   return total
 
 
